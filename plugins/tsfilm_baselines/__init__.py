@@ -1,0 +1,1 @@
+"""The paper's baselines, registered with tsfilm through the ``tsfilm.models`` entry point."""

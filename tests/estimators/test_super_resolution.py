@@ -1,0 +1,307 @@
+"""TFiLMSuperResolver: contract, input checks, reproducibility, persistence, long signals."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+import tsfilm
+from tsfilm import TFiLMSuperResolver
+from tsfilm.metrics import snr_scorer
+from tsfilm.preprocessing import degrade, spline_upsample
+
+TINY = TFiLMSuperResolver.get_test_params()
+
+
+def _signals(n: int = 6, length: int = 128, channels: int | None = None, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(length) / length
+    freqs = rng.uniform(2, 12, size=(n, 1))
+    x = np.sin(2 * np.pi * freqs * t) + 0.3 * np.sin(2 * np.pi * 3 * freqs * t)
+    x = x.astype(np.float32)
+    if channels is not None:
+        x = np.stack([x * (c + 1) for c in range(channels)], axis=1)
+    return x
+
+
+@pytest.fixture(scope="module")
+def fitted() -> TFiLMSuperResolver:
+    X = _signals()
+    return TFiLMSuperResolver(ratio=2, **TINY).fit(X)
+
+
+def test_fit_pairs_reads_ratio_from_shapes():
+    y = _signals(length=120)
+    X = y[:, ::3]
+    est = TFiLMSuperResolver(**TINY).fit(X, y)
+    assert est.ratio_ == 3
+    assert est.n_channels_ == 1
+    assert est.predict(X).shape == y.shape
+    assert est.n_epochs_ == TINY["max_epochs"] == len(est.history_)
+    assert set(est.history_[0]) == {"epoch", "train_loss", "valid_loss", "seconds"}
+
+
+def test_fit_high_rate_with_ratio_degrades(fitted):
+    X = _signals()
+    assert fitted.ratio_ == 2
+    low = degrade(X, 2)
+    assert fitted.predict(low).shape == X.shape
+
+
+def test_zero_output_layer_starts_at_the_spline():
+    """With the output layer near zero and no training the prediction is the spline."""
+    y = _signals()
+    X = degrade(y, 4)
+    est = TFiLMSuperResolver(**{**TINY, "max_epochs": 1, "learning_rate": 1e-12}).fit(X, y)
+    pred = est.predict(X)
+    spline = spline_upsample(X, 4, length=y.shape[-1])
+    np.testing.assert_allclose(pred, spline, atol=0.05)
+
+
+def test_multichannel_and_ragged_input():
+    y = _signals(n=4, length=96, channels=2)
+    X = y[..., ::2]
+    est = TFiLMSuperResolver(**TINY).fit(X, y)
+    assert est.predict(X).shape == (4, 2, 96)
+    ragged = [y[0, :, :80], y[1], y[2, :, :50]]
+    est2 = TFiLMSuperResolver(ratio=2, **TINY).fit(ragged)
+    out = est2.predict([r[:, ::2] for r in ragged])
+    assert [o.shape for o in out] == [(2, 80), (2, 96), (2, 50)]
+    one = est2.upsample(ragged[0][:, ::2])
+    assert one.shape == (2, 80)
+
+
+def test_upsample_one_dimensional_signal(fitted):
+    x = _signals(n=1)[0, ::2]
+    out = fitted.upsample(x)
+    assert out.shape == (2 * x.shape[0],)
+    np.testing.assert_allclose(out, fitted.predict(x[None])[0], rtol=1e-6)
+
+
+def test_same_random_state_same_predictions_and_global_rng_untouched():
+    X = _signals()
+    state = torch.random.get_rng_state()
+    a = TFiLMSuperResolver(ratio=2, **TINY).fit(X).predict(X[:, ::2])
+    assert torch.equal(torch.random.get_rng_state(), state)
+    b = TFiLMSuperResolver(ratio=2, **TINY).fit(X).predict(X[:, ::2])
+    np.testing.assert_array_equal(a, b)
+    c = TFiLMSuperResolver(ratio=2, **{**TINY, "random_state": 1}).fit(X).predict(X[:, ::2])
+    assert not np.array_equal(a, c)
+
+
+def test_training_reduces_loss():
+    X = _signals(n=16, length=256)
+    est = TFiLMSuperResolver(
+        ratio=4,
+        **{
+            **TINY,
+            "max_epochs": 30,
+            "learning_rate": 3e-3,
+            "patience": None,
+            "validation_fraction": 0.25,
+        },
+    ).fit(X)
+    losses = [h["train_loss"] for h in est.history_]
+    assert losses[-1] < 0.8 * losses[0]
+    assert all(h["valid_loss"] is not None for h in est.history_)
+    low = degrade(X, 4)
+    assert est.score(low, X) > tsfilm.metrics.snr(X, spline_upsample(low, 4, length=256)) - 0.5
+
+
+def test_early_stopping_keeps_best_epoch():
+    X = _signals(n=8)
+    est = TFiLMSuperResolver(
+        ratio=2,
+        **{
+            **TINY,
+            "max_epochs": 40,
+            "patience": 2,
+            "learning_rate": 0.05,
+            "validation_fraction": 0.25,
+        },
+    ).fit(X)
+    monitored = [h["valid_loss"] for h in est.history_]
+    assert est.best_epoch_ == int(np.argmin(monitored)) + 1
+    assert est.n_epochs_ < 40
+
+
+def test_warm_start_continues_history():
+    X = _signals()
+    est = TFiLMSuperResolver(ratio=2, **{**TINY, "warm_start": True}).fit(X)
+    est.fit(X)
+    assert [h["epoch"] for h in est.history_] == [1, 2, 3, 4]
+
+
+def test_nan_loss_names_the_epoch(monkeypatch):
+    X = _signals()
+    est = TFiLMSuperResolver(ratio=2, **TINY)
+    monkeypatch.setattr(
+        TFiLMSuperResolver,
+        "_loss",
+        lambda self, m, b: torch.tensor(float("nan"), requires_grad=True),
+    )
+    with pytest.raises(tsfilm.TrainingDivergedError, match="epoch 1, batch 1"):
+        est.fit(X)
+
+
+def test_keyboard_interrupt_keeps_a_usable_model(monkeypatch):
+    X = _signals()
+    original = TFiLMSuperResolver._train_batches
+    calls = {"n": 0}
+
+    def interrupting(self, data, generator):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        yield from original(self, data, generator)
+
+    monkeypatch.setattr(TFiLMSuperResolver, "_train_batches", interrupting)
+    est = TFiLMSuperResolver(ratio=2, **{**TINY, "max_epochs": 5})
+    with pytest.warns(RuntimeWarning, match="interrupted after 1 epoch"):
+        est.fit(X)
+    assert est.n_epochs_ == 1
+    assert est.predict(X[:, ::2]).shape == X.shape
+
+
+def test_clone_pickle_save_load_round_trip(fitted, tmp_path):
+    X_low = _signals()[:, ::2]
+    expected = fitted.predict(X_low)
+    assert clone(fitted).get_params() == fitted.get_params()
+    assert not hasattr(clone(fitted), "module_")
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict(X_low), expected)
+    path = tmp_path / "model.tsfilm"
+    fitted.save(path)
+    loaded = tsfilm.load(path)
+    assert type(loaded) is TFiLMSuperResolver
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.history_ == fitted.history_
+    np.testing.assert_array_equal(loaded.predict(X_low), expected)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.tsfilm"]
+
+
+def test_load_refuses_files_that_are_not_models(tmp_path):
+    bogus = tmp_path / "bogus.tsfilm"
+    bogus.write_bytes(b"not a model at all")
+    with pytest.raises(ValueError, match="not a tsfilm model file"):
+        tsfilm.load(bogus)
+    with pytest.raises(FileNotFoundError):
+        tsfilm.load(tmp_path / "missing.tsfilm")
+    from safetensors.torch import save_file
+
+    other = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(2)}, str(other))
+    with pytest.raises(ValueError, match="not a tsfilm model file"):
+        tsfilm.load(other)
+
+
+def test_save_refuses_unserialisable_params(fitted, tmp_path):
+    est = clone(fitted).set_params(random_state=np.random.RandomState(0))
+    est.fit(_signals())
+    with pytest.raises(TypeError, match="random_state"):
+        est.save(tmp_path / "m.tsfilm")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_gridsearch_pipeline_with_snr_scorer():
+    y = _signals(n=8)
+    X = degrade(y, 2)
+    grid = GridSearchCV(
+        TFiLMSuperResolver(**TINY),
+        {"tfilm": [True, False]},
+        scoring=snr_scorer,
+        cv=2,
+    ).fit(X, y)
+    assert set(grid.cv_results_["param_tfilm"]) == {True, False}
+    assert np.isfinite(grid.best_score_)
+    pipe = make_pipeline(FunctionTransformer(lambda a: a * 1.0), TFiLMSuperResolver(**TINY))
+    assert pipe.fit(X, y).predict(X).shape == y.shape
+
+
+def test_long_signal_runs_in_chunks_and_matches_short_path(fitted):
+    x = np.tile(_signals(n=1, length=128)[0, ::2], 40)  # 2560 low-rate samples
+    est = clone(fitted).set_params(chunk_length=256)
+    est.fit(_signals())
+    out = est.upsample(x)
+    assert out.shape == (2 * x.shape[0],)
+    assert np.all(np.isfinite(out))
+    whole = clone(est).set_params(chunk_length=8192)
+    whole.module_, whole.ratio_, whole.scale_, whole.n_channels_ = (
+        est.module_,
+        est.ratio_,
+        est.scale_,
+        est.n_channels_,
+    )
+    # Away from the chunk seams the two paths agree closely.
+    np.testing.assert_allclose(out[:200], whole.upsample(x)[:200], atol=2e-3)
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "error", "match"),
+    [
+        (np.full((3, 16), np.nan), None, ValueError, "NaN"),
+        (np.full((3, 16), np.inf), None, ValueError, "infinity"),
+        (np.zeros((3, 16)), np.zeros((3, 40)), ValueError, "integer ratio"),
+        (np.zeros((3, 16)), np.zeros((2, 32)), ValueError, "paired"),
+        (np.zeros((3, 16)), np.zeros((3, 16)), ValueError, "ratio >= 2"),
+        (np.array([["a", "b"], ["c", "d"]]), None, (TypeError, ValueError), "float|numeric|string"),
+        (np.zeros((0, 16)), None, ValueError, "0 sample"),
+        (np.zeros(16), None, ValueError, "1-D"),
+        (np.zeros((2, 1)), None, ValueError, "at least 2"),
+        ("abc", None, TypeError, "string"),
+    ],
+)
+def test_bad_input_gets_clear_errors(X, y, error, match):
+    with pytest.raises(error, match=match):
+        TFiLMSuperResolver(ratio=2, **TINY).fit(X, y)
+
+
+def test_fit_without_ratio_or_y_explains():
+    with pytest.raises(ValueError, match="pass ratio"):
+        TFiLMSuperResolver(**TINY).fit(_signals())
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "match"),
+    [
+        ("ratio", 0, "ratio"),
+        ("patch_length", 1, "patch_length"),
+        ("max_epochs", 0, "max_epochs"),
+        ("learning_rate", -1.0, "learning_rate"),
+        ("precision", "float16", "precision"),
+        ("validation_fraction", 1.0, "validation_fraction"),
+        ("device", "tpu", "device"),
+    ],
+)
+def test_bad_params_are_named(param, value, match):
+    est = TFiLMSuperResolver(**{**TINY, "ratio": 2}).set_params(**{param: value})
+    with pytest.raises(ValueError, match=match):
+        est.fit(_signals())
+
+
+def test_inputs_are_not_modified(fitted):
+    y = _signals()
+    X = y[:, ::2].copy()
+    y_copy, X_copy = y.copy(), X.copy()
+    TFiLMSuperResolver(**TINY).fit(X, y)
+    fitted.predict(X)
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(y, y_copy)
+
+
+def test_predict_checks_channels(fitted):
+    with pytest.raises(ValueError, match="channel"):
+        fitted.predict(np.zeros((2, 3, 16)))
+
+
+def test_bfloat16_precision_trains():
+    X = _signals()
+    est = TFiLMSuperResolver(ratio=2, **{**TINY, "precision": "bfloat16"}).fit(X)
+    assert np.all(np.isfinite(est.predict(X[:, ::2])))

@@ -1,0 +1,20 @@
+"""tsfilm: Temporal FiLM networks for time series, behind scikit-learn estimators.
+
+The estimators wrap PyTorch networks (:mod:`tsfilm.nn`) behind ``fit``/``predict``/
+``transform``; :mod:`tsfilm.registry` finds them and the baselines that plugins register.
+"""
+
+from __future__ import annotations
+
+from tsfilm.estimators import TFiLMSuperResolver, TrainingDivergedError
+from tsfilm.io.model_file import load, save
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "TFiLMSuperResolver",
+    "TrainingDivergedError",
+    "__version__",
+    "load",
+    "save",
+]

@@ -1,0 +1,227 @@
+"""Audio files in and out, and sample-rate conversion.
+
+Signals are float arrays in ``[-1, 1]`` laid out ``(n_channels, n_samples)``, the order
+the rest of tsfilm (and torch's ``Conv1d``) uses. Files are read and written with
+``soundfile`` (``pip install "tsfilm[data]"``); any format libsndfile knows works (wav,
+flac, ogg, ...).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import secrets
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+from scipy.signal import resample_poly
+
+__all__ = ["read_audio", "resample", "write_audio"]
+
+
+def _soundfile() -> ModuleType:
+    try:
+        import soundfile
+    except ImportError as exc:  # pragma: no cover - soundfile is installed in the test env
+        raise ImportError(
+            'Reading and writing audio files needs soundfile: pip install "tsfilm[data]"'
+        ) from exc
+    return soundfile
+
+
+def _check_rate(rate: object, name: str) -> int:
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or rate <= 0:
+        raise ValueError(f"{name} must be a positive integer number of Hz, got {rate!r}.")
+    return int(rate)
+
+
+def resample(x: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
+    """Resample a signal along its last axis with a polyphase filter.
+
+    The ratio ``target_rate / orig_rate`` is reduced by their greatest common divisor
+    and applied exactly with :func:`scipy.signal.resample_poly` (anti-aliasing FIR,
+    Kaiser window).
+
+    Parameters
+    ----------
+    x : array-like of shape (..., n_samples)
+        Signal(s); any leading axes (channels, batch) are kept.
+    orig_rate : int
+        Sample rate of ``x`` in Hz.
+    target_rate : int
+        Wanted sample rate in Hz.
+
+    Returns
+    -------
+    numpy.ndarray of shape (..., ceil(n_samples * target_rate / orig_rate))
+        The resampled signal: float32 when ``x`` is float32, float64 otherwise. A new
+        array even when the rates are equal.
+
+    Raises
+    ------
+    ValueError
+        If a rate is not a positive integer or ``x`` has no axis.
+
+    Examples
+    --------
+    >>> x = np.zeros((2, 1000), dtype=np.float32)
+    >>> resample(x, 44100, 16000).shape  # ceil(1000 * 160 / 441)
+    (2, 363)
+    >>> resample(x, 44100, 16000).dtype
+    dtype('float32')
+    """
+    orig_rate = _check_rate(orig_rate, "orig_rate")
+    target_rate = _check_rate(target_rate, "target_rate")
+    x = np.asarray(x)
+    if x.ndim == 0:
+        raise ValueError("x must have at least one axis (the samples); got a scalar.")
+    dtype = np.float32 if x.dtype == np.float32 else np.float64
+    if orig_rate == target_rate:
+        return x.astype(dtype, copy=True)
+    g = math.gcd(orig_rate, target_rate)
+    out = resample_poly(x.astype(dtype, copy=False), target_rate // g, orig_rate // g, axis=-1)
+    return out.astype(dtype, copy=False)
+
+
+def read_audio(path: str | os.PathLike[str], rate: int | None = None) -> tuple[np.ndarray, int]:
+    """Read an audio file as float32 samples.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Audio file in any format libsndfile reads (wav, flac, ogg, ...).
+    rate : int, optional
+        Sample rate to return, in Hz. When it differs from the file's rate the signal is
+        resampled with :func:`resample`. None keeps the file's rate.
+
+    Returns
+    -------
+    data : numpy.ndarray of shape (n_channels, n_samples), float32
+        Samples in ``[-1, 1]`` (clipped after resampling, whose filter can overshoot).
+    rate : int
+        Sample rate of ``data`` in Hz.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If ``rate`` is not a positive integer.
+    ImportError
+        If soundfile is not installed.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+    >>> write_audio(path, np.full(8000, 0.5), 8000)
+    >>> data, sr = read_audio(path, rate=16000)
+    >>> data.shape, data.dtype, sr
+    ((1, 16000), dtype('float32'), 16000)
+    """
+    if rate is not None:
+        rate = _check_rate(rate, "rate")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No audio file at {path}.")
+    sf = _soundfile()
+    frames, file_rate = sf.read(path, dtype="float32", always_2d=True)
+    data = np.ascontiguousarray(frames.T)
+    if rate is None or rate == file_rate:
+        return data, int(file_rate)
+    data = np.clip(resample(data, int(file_rate), rate), -1.0, 1.0)
+    return data, rate
+
+
+def write_audio(
+    path: str | os.PathLike[str],
+    data: np.ndarray,
+    rate: int,
+    *,
+    subtype: str = "PCM_16",
+) -> None:
+    """Write float samples to an audio file, atomically.
+
+    The file is written to a temporary name in the same folder and then renamed over
+    ``path``, so a reader never sees a half-written file and a failed write leaves the
+    old file (if any) untouched.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination; the format follows the extension (``.wav``, ``.flac``, ``.ogg``,
+        ...). The folder must exist.
+    data : array-like of shape (n_samples,) or (n_channels, n_samples)
+        Floating-point samples; values outside ``[-1, 1]`` are clipped.
+    rate : int
+        Sample rate in Hz.
+    subtype : str, default="PCM_16"
+        libsndfile sample format, e.g. ``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not floating point (scale integer PCM first, e.g.
+        ``x / 32768``).
+    ValueError
+        If ``data`` is not 1-D or 2-D, has more channels than samples (probably
+        ``(n_samples, n_channels)``: pass ``data.T``), is empty, contains NaN, or if
+        ``rate``, the extension or ``subtype`` is invalid.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "stereo.wav")
+    >>> write_audio(path, np.zeros((2, 100)), 16000)
+    >>> read_audio(path)[0].shape
+    (2, 100)
+    """
+    rate = _check_rate(rate, "rate")
+    data = np.asarray(data)
+    if not np.issubdtype(data.dtype, np.floating):
+        raise TypeError(
+            f"data must be floating point in [-1, 1], got dtype {data.dtype}; "
+            "scale integer PCM first (e.g. x / 32768)."
+        )
+    if data.ndim == 1:
+        data = data[np.newaxis]
+    if data.ndim != 2:
+        raise ValueError(
+            f"data must have shape (n_samples,) or (n_channels, n_samples), got {data.shape}."
+        )
+    if data.shape[1] == 0:
+        raise ValueError("data has no samples.")
+    if data.shape[0] > data.shape[1]:
+        raise ValueError(
+            f"data has shape {data.shape}: more channels than samples. Pass "
+            "(n_channels, n_samples); for (n_samples, n_channels) use data.T."
+        )
+    if np.isnan(data).any():
+        raise ValueError("data contains NaN; fill or drop the missing samples first.")
+
+    path = Path(path)
+    sf = _soundfile()
+    file_format = path.suffix.lstrip(".").upper()
+    if file_format not in sf.available_formats():
+        raise ValueError(
+            f"Cannot tell the audio format from {path.name!r}; use an extension among "
+            f"{sorted(f.lower() for f in sf.available_formats())}."
+        )
+    if not sf.check_format(file_format, subtype):
+        raise ValueError(
+            f"subtype {subtype!r} is not valid for {file_format} files; valid: "
+            f"{sorted(sf.available_subtypes(file_format))}."
+        )
+    frames = np.clip(data, -1.0, 1.0).T
+    tmp_path = path.with_name(f".{path.name}-{secrets.token_hex(6)}.tmp")
+    # Created by hand rather than with tempfile.mkstemp so that the finished file gets the
+    # usual permissions (0o666 minus the umask), not mkstemp's private 0o600.
+    os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        sf.write(tmp_path, frames, rate, subtype=subtype, format=file_format)
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
