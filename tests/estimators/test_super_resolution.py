@@ -305,3 +305,11 @@ def test_bfloat16_precision_trains():
     X = _signals()
     est = TFiLMSuperResolver(ratio=2, **{**TINY, "precision": "bfloat16"}).fit(X)
     assert np.all(np.isfinite(est.predict(X[:, ::2])))
+
+
+def test_check_plugin_passes():
+    """scikit-learn's checks (legacy on) and tsfilm's contract; the expected failures of
+    tsfilm.testing.EXPECTED_FAILED_CHECKS must all fail for the documented reason."""
+    from tsfilm.testing import check_plugin
+
+    check_plugin(TFiLMSuperResolver)

@@ -233,13 +233,14 @@ class TFiLMSuperResolver(RegressorMixin, TorchEstimator):
                 else [degrade(a, self.ratio, lowpass=self.lowpass) for a in high.arrays]
             )
             return Signals(degraded, high.layout), high, int(self.ratio)
-        if np.ndim(y) == 1 or (np.ndim(y) == 2 and np.shape(y)[1] == 1):
+        low = check_signals(X, name="X")
+        shape = None if isinstance(y, (list, tuple)) else np.asarray(y).shape
+        if shape is not None and (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
             raise ValueError(
-                f"y of shape {np.shape(y)} is not a high-rate signal: y must hold the signals "
+                f"y of shape {shape} is not a high-rate signal: y must hold the signals "
                 "at the high rate, shape (n_series, n_high) or (n_series, n_channels, n_high), "
                 "with n_high = ratio * n_low."
             )
-        low = check_signals(X, name="X")
         high = check_signals(y, name="y", min_length=2)
         if low.n_series != high.n_series:
             raise ValueError(
