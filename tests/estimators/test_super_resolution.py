@@ -313,3 +313,12 @@ def test_check_plugin_passes():
     from tsfilm.testing import check_plugin
 
     check_plugin(TFiLMSuperResolver)
+
+
+def test_warm_start_keeps_adam_state():
+    X = _signals()
+    est = TFiLMSuperResolver(ratio=2, **{**TINY, "max_epochs": 1, "warm_start": True}).fit(X)
+    steps = next(iter(est._optimizer_state["state"].values()))["step"].item()
+    est.fit(X)
+    assert next(iter(est._optimizer_state["state"].values()))["step"].item() == 2 * steps
+    assert TFiLMSuperResolver(ratio=2, **TINY).fit(X)._optimizer_state is None

@@ -62,7 +62,8 @@ ENGINE_PARAMS_DOC = """\
     verbose : int, default=0
         0 is silent; 1 shows a progress bar with epoch, losses and speed.
     warm_start : bool, default=False
-        Continue training the fitted network on the next call to ``fit``."""
+        Continue training the fitted network (and Adam's state) on the next call to
+        ``fit``; ``history_`` goes on counting epochs."""
 
 
 class TrainingDivergedError(RuntimeError):
@@ -186,6 +187,12 @@ class TorchEstimator(BaseEstimator):
 
     def _train_loop(self, module, train_data, valid_data, generator, device, warm) -> None:
         optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
+        if warm and getattr(self, "_optimizer_state", None) is not None:
+            # Continue with Adam's moments, so that fitting epoch by epoch with warm_start
+            # trains like one long fit.
+            optimizer.load_state_dict(self._optimizer_state)
+            for group in optimizer.param_groups:
+                group["lr"] = self.learning_rate
         history = list(self.history_) if warm else []
         best_loss, best_state, best_epoch = math.inf, None, 0
         since_best = 0
@@ -249,6 +256,16 @@ class TorchEstimator(BaseEstimator):
             module.load_state_dict(best_state)
         module.eval()
         self.module_ = module
+        # Kept only when training is meant to continue; it doubles the size of a pickle.
+        # Stored on the CPU: load_state_dict moves it to the parameters' device.
+        self._optimizer_state = (
+            torch.utils._pytree.tree_map(
+                lambda v: v.detach().to("cpu", copy=True) if torch.is_tensor(v) else v,
+                optimizer.state_dict(),
+            )
+            if self.warm_start
+            else None
+        )
         self.history_ = history
         self.n_epochs_ = len(history)
         self.best_epoch_ = best_epoch if best_state is not None else len(history)
