@@ -6,13 +6,22 @@ The estimators wrap PyTorch networks (:mod:`tsfilm.nn`) behind ``fit``/``predict
 
 from __future__ import annotations
 
-from tsfilm.estimators import TFiLMSuperResolver, TrainingDivergedError
+from tsfilm.estimators import (
+    TFiLMImputer,
+    TFiLMSequenceClassifier,
+    TFiLMSuperResolver,
+    TFiLMTextClassifier,
+    TrainingDivergedError,
+)
 from tsfilm.io.model_file import load, save
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "TFiLMImputer",
+    "TFiLMSequenceClassifier",
     "TFiLMSuperResolver",
+    "TFiLMTextClassifier",
     "TrainingDivergedError",
     "__version__",
     "load",

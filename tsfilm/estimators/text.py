@@ -1,0 +1,265 @@
+"""TFiLMTextClassifier: documents in, class labels out (the paper's sentiment model)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from tsfilm.estimators._base import ENGINE_PARAMS_DOC
+from tsfilm.estimators.classification import _SequenceClassifier
+from tsfilm.nn import SmallCNN, TokenEmbedding
+from tsfilm.preprocessing.text import TextTokenizer, check_texts
+from tsfilm.registry import register
+
+__all__ = ["TFiLMTextClassifier"]
+
+
+@register("tfilm_text", task="classification")
+class TFiLMTextClassifier(_SequenceClassifier):
+    """Text classification with a small CNN and TFiLM layers (Birnbaum et al., 2019).
+
+        Documents are split into tokens by a :class:`~tsfilm.preprocessing.TextTokenizer`
+        fitted on the training texts (words by default), cut to ``max_length`` tokens,
+        embedded (:class:`~tsfilm.nn.TokenEmbedding`) and classified by
+        :class:`~tsfilm.nn.SmallCNN` with a TFiLM layer after each convolution: the model
+        of the paper's sentiment experiments (Table 5). Padding is masked, so a document's
+        prediction does not depend on the other documents of its batch. Tokens unseen in
+        training map to ``<unk>``; an empty document is a single padding step.
+
+        Parameters
+        ----------
+        tokenizer : {"word", "char", "byte"}, default="word"
+            How documents are split (see :class:`~tsfilm.preprocessing.TextTokenizer`).
+        max_vocabulary : int or None, default=20000
+            Most frequent tokens kept, not counting ``<pad>`` and ``<unk>``.
+        min_count : int, default=1
+            Tokens seen fewer times in training become ``<unk>``.
+        max_length : int or None, default=256
+            Tokens read per document (the paper's 256); None reads whole documents.
+        lowercase : bool, default=True
+            Lower-case documents before splitting them.
+        embedding_dim : int, default=64
+            Dimension of the token embeddings.
+        n_filters : int, default=128
+            Filters of every convolution (and width of the output of :meth:`embed`).
+        kernel_size : int, default=3
+            Kernel length of every convolution.
+        n_layers : int, default=3
+            Number of convolution (+ TFiLM) layers; the paper uses three.
+        pool : int, default=2
+            Max-pool size and stride between layers; 1 disables it.
+        block_length : int, default=8
+            TFiLM block length, in steps of the layer it modulates.
+        rnn : {"lstm", "gru", "bilstm"}, default="lstm"
+            The recurrent network of the TFiLM layers.
+        modulation : {"affine", "scale"}, default="affine"
+            The paper's FiLM (gamma and beta) or the authors' code (gamma only).
+        dropout : float, default=0.5
+            Dropout rate before the linear layer.
+    {engine}
+
+        Attributes
+        ----------
+        module_ : tsfilm.nn.SequenceClassifierNet
+            The trained network.
+        classes_ : ndarray of shape (n_classes,)
+            The class labels, sorted.
+        tokens_ : list of str
+            The vocabulary by id (``tokens_[0] == "<pad>"``, ``tokens_[1] == "<unk>"``),
+            saved with the model.
+        tokenizer_ : TextTokenizer
+            The fitted tokenizer, rebuilt from ``tokens_`` on access.
+        history_ : list of dict
+            Per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (cross-entropy; None
+            without validation), ``seconds``.
+        n_epochs_ : int
+            Epochs trained.
+        best_epoch_ : int
+            Epoch whose weights were kept.
+
+        See Also
+        --------
+        TFiLMSequenceClassifier : The same network on numeric series.
+        tsfilm.preprocessing.TextTokenizer : The tokenizer.
+
+        Examples
+        --------
+        >>> from tsfilm import TFiLMTextClassifier
+        >>> texts = ["a great film", "great acting", "a dull film", "dull and slow"]
+        >>> labels = ["pos", "pos", "neg", "neg"]
+        >>> clf = TFiLMTextClassifier(**TFiLMTextClassifier.get_test_params())
+        >>> clf = clf.fit(texts, labels)
+        >>> clf.predict(["great", "dull"]).tolist()
+        ['pos', 'neg']
+        >>> clf.embed(["an unseen word", ""]).shape
+        (2, 8)
+    """
+
+    _saved_attributes: ClassVar[tuple[str, ...]] = (
+        *_SequenceClassifier._saved_attributes,
+        "tokens_",
+    )
+
+    def __init__(
+        self,
+        *,
+        tokenizer: str = "word",
+        max_vocabulary: int | None = 20000,
+        min_count: int = 1,
+        max_length: int | None = 256,
+        lowercase: bool = True,
+        embedding_dim: int = 64,
+        n_filters: int = 128,
+        kernel_size: int = 3,
+        n_layers: int = 3,
+        pool: int = 2,
+        block_length: int = 8,
+        rnn: str = "lstm",
+        modulation: str = "affine",
+        dropout: float = 0.5,
+        max_epochs: int = 20,
+        batch_size: int = 64,
+        learning_rate: float = 1e-3,
+        validation_fraction: float = 0.1,
+        patience: int | None = 3,
+        device: Any = "auto",
+        precision: str = "float32",
+        n_threads: int | None = None,
+        random_state: Any = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.max_vocabulary = max_vocabulary
+        self.min_count = min_count
+        self.max_length = max_length
+        self.lowercase = lowercase
+        self.embedding_dim = embedding_dim
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.n_layers = n_layers
+        self.pool = pool
+        self.block_length = block_length
+        self.rnn = rnn
+        self.modulation = modulation
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.precision = precision
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    @classmethod
+    def get_test_params(cls) -> dict[str, Any]:
+        """Hyper-parameters of a very small, fast model, for tests and examples."""
+        return {
+            "max_length": 16,
+            "embedding_dim": 8,
+            "n_filters": 8,
+            "n_layers": 2,
+            "block_length": 2,
+            "dropout": 0.0,
+            "max_epochs": 15,
+            "batch_size": 8,
+            "learning_rate": 1e-2,
+            "validation_fraction": 0.0,
+            "random_state": 0,
+        }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+    # ------------------------------------------------------------------ tokenizer
+    def _tokenizer_params(self) -> dict[str, Any]:
+        return {
+            "tokenizer": self.tokenizer,
+            "max_vocabulary": self.max_vocabulary,
+            "min_count": self.min_count,
+            "max_length": self.max_length,
+            "lowercase": self.lowercase,
+        }
+
+    @property
+    def tokenizer_(self) -> TextTokenizer:
+        """The fitted tokenizer (built from ``tokens_`` and the tokenizer parameters)."""
+        check_is_fitted(self, "tokens_")
+        return TextTokenizer.from_tokens(self.tokens_, **self._tokenizer_params())
+
+    # ------------------------------------------------------------------ network
+    def _build_front(self) -> TokenEmbedding:
+        return TokenEmbedding(len(self.tokens_), self._int_param("embedding_dim"))
+
+    def _build_body(self, in_channels: int, n_classes: int) -> torch.nn.Module:
+        return SmallCNN(
+            in_channels,
+            n_classes,
+            n_filters=self._int_param("n_filters"),
+            kernel_size=self._int_param("kernel_size"),
+            n_layers=self._int_param("n_layers"),
+            dropout=self.dropout,
+            tfilm=True,
+            block_length=self._int_param("block_length"),
+            rnn=self.rnn,
+            modulation=self.modulation,
+            pool=self._int_param("pool"),
+        )
+
+    # ------------------------------------------------------------------ data
+    def _inputs(self, X: Any, *, fitting: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        texts = check_texts(X, name="X")
+        if fitting and not self._warm():
+            tokenizer = TextTokenizer(**self._tokenizer_params()).fit(texts)
+            self.tokens_ = tokenizer.tokens_
+        else:
+            tokenizer = self.tokenizer_
+        ids, lengths = tokenizer.encode(texts)
+        # A document without tokens is read as one padding step (a zero embedding):
+        # the network needs a real step in every row.
+        lengths = np.maximum(lengths, 1)
+        return torch.from_numpy(ids), torch.from_numpy(lengths)
+
+    def fit(self, X: Iterable[str], y: Any) -> TFiLMTextClassifier:
+        """Learn the vocabulary and train on labelled documents.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Training documents (a list, 1-D array or pandas Series of strings).
+        y : array-like of shape (n_documents,)
+            Class labels of any type (numbers, strings...), at least two classes.
+
+        Returns
+        -------
+        self : TFiLMTextClassifier
+            The fitted classifier.
+
+        Raises
+        ------
+        TypeError
+            ``X`` is a single string or holds something other than strings.
+        ValueError
+            ``X`` is empty, fewer than two classes, continuous targets, or ``X`` and
+            ``y`` of different lengths.
+        """
+        return self._fit(X, y)
+
+
+TFiLMTextClassifier.__doc__ = TFiLMTextClassifier.__doc__.replace(
+    "{engine}",
+    ENGINE_PARAMS_DOC.format(
+        max_epochs=20, batch_size=64, learning_rate=1e-3, validation_fraction=0.1, patience=3
+    ),
+)
