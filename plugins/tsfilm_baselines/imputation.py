@@ -19,7 +19,7 @@ from scipy.interpolate import make_interp_spline
 from torch import nn
 
 from tsfilm.estimators import BaseSeriesImputer, TFiLMImputer, TorchImputer
-from tsfilm.estimators._base import ENGINE_PARAMS_DOC
+from tsfilm.estimators._base import document_engine_params
 from tsfilm.nn import DenseDNN
 from tsfilm.registry import register
 
@@ -247,12 +247,7 @@ feature_names_in_, history_, n_epochs_, best_epoch_
         return _WindowDNN(self.n_channels_, self.window_length_, self.hidden_sizes, self.dropout)
 
 
-DNNImputer.__doc__ = DNNImputer.__doc__.replace(
-    "{engine}",
-    ENGINE_PARAMS_DOC.format(
-        max_epochs=50, batch_size=64, learning_rate=1e-3, validation_fraction=0.1, patience=10
-    ),
-)
+document_engine_params(DNNImputer)
 
 
 @register("conv", task="imputation")

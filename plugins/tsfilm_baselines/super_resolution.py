@@ -18,7 +18,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from tsfilm.estimators import SuperResolverMixin, TFiLMSuperResolver, TorchEstimator
-from tsfilm.estimators._base import ENGINE_PARAMS_DOC
+from tsfilm.estimators._base import document_engine_params
 from tsfilm.nn import DenseDNN
 from tsfilm.preprocessing import chunk_spans, overlap_add
 from tsfilm.registry import register
@@ -423,13 +423,7 @@ class DNNSuperResolver(SuperResolverMixin, TorchEstimator):
         return (blended[:, :length] * np.float32(self.scale_)).astype(np.float32, copy=False)
 
 
-# The placeholder line carries the docstring's indentation, which ENGINE_PARAMS_DOC has too.
-DNNSuperResolver.__doc__ = DNNSuperResolver.__doc__.replace(
-    "    {engine}",
-    ENGINE_PARAMS_DOC.format(
-        max_epochs=50, batch_size=64, learning_rate=3e-4, validation_fraction=0.1, patience=10
-    ),
-)
+document_engine_params(DNNSuperResolver)
 
 
 @register("conv", task="super_resolution")

@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from tsfilm._validation import Signals, check_signals
-from tsfilm.estimators._base import ENGINE_PARAMS_DOC, TorchEstimator
+from tsfilm.estimators._base import TorchEstimator, document_engine_params
 from tsfilm.nn import LinearFront, SequenceClassifierNet, SmallCNN
 from tsfilm.registry import register
 
@@ -494,9 +494,4 @@ def _channel_statistics(signals: Signals) -> tuple[np.ndarray, np.ndarray]:
     return mean, std
 
 
-TFiLMSequenceClassifier.__doc__ = TFiLMSequenceClassifier.__doc__.replace(
-    "{engine}",
-    ENGINE_PARAMS_DOC.format(
-        max_epochs=100, batch_size=16, learning_rate=1e-3, validation_fraction=0.1, patience=20
-    ),
-)
+document_engine_params(TFiLMSequenceClassifier)

@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from tsfilm._validation import Signals, check_signals
-from tsfilm.estimators._base import ENGINE_PARAMS_DOC, TorchEstimator
+from tsfilm.estimators._base import TorchEstimator, document_engine_params
 from tsfilm.nn import TFiLMUNet
 from tsfilm.preprocessing import chunk_spans, missing_mask, overlap_add
 from tsfilm.preprocessing.masking import _check_missing_values
@@ -749,9 +749,4 @@ class TFiLMImputer(TorchImputer):
         )
 
 
-TFiLMImputer.__doc__ = TFiLMImputer.__doc__.replace(
-    "{engine}",
-    ENGINE_PARAMS_DOC.format(
-        max_epochs=50, batch_size=32, learning_rate=1e-3, validation_fraction=0.1, patience=10
-    ),
-)
+document_engine_params(TFiLMImputer)

@@ -15,7 +15,7 @@ import torch
 from sklearn.base import RegressorMixin
 
 from tsfilm._validation import Signals, check_signals
-from tsfilm.estimators._base import ENGINE_PARAMS_DOC, TorchEstimator
+from tsfilm.estimators._base import TorchEstimator, document_engine_params
 from tsfilm.nn import TFiLMUNet
 from tsfilm.preprocessing import chunk_spans, degrade, overlap_add, spline_upsample
 from tsfilm.registry import register
@@ -625,10 +625,4 @@ class TFiLMSuperResolver(SuperResolverMixin, TorchEstimator):
         return overlap_add(outputs(), spans, length, overlap).astype(np.float32, copy=False)
 
 
-# The placeholder line carries the docstring's indentation, which ENGINE_PARAMS_DOC has too.
-TFiLMSuperResolver.__doc__ = TFiLMSuperResolver.__doc__.replace(
-    "    {engine}",
-    ENGINE_PARAMS_DOC.format(
-        max_epochs=50, batch_size=16, learning_rate=3e-4, validation_fraction=0.1, patience=10
-    ),
-)
+document_engine_params(TFiLMSuperResolver)

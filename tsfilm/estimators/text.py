@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from tsfilm.estimators._base import ENGINE_PARAMS_DOC
+from tsfilm.estimators._base import document_engine_params
 from tsfilm.estimators.classification import _SequenceClassifier
 from tsfilm.nn import SmallCNN, TokenEmbedding
 from tsfilm.preprocessing.text import TextTokenizer, check_texts
@@ -257,9 +257,4 @@ class TFiLMTextClassifier(_SequenceClassifier):
         return self._fit(X, y)
 
 
-TFiLMTextClassifier.__doc__ = TFiLMTextClassifier.__doc__.replace(
-    "{engine}",
-    ENGINE_PARAMS_DOC.format(
-        max_epochs=20, batch_size=64, learning_rate=1e-3, validation_fraction=0.1, patience=3
-    ),
-)
+document_engine_params(TFiLMTextClassifier)
