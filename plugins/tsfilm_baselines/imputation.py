@@ -160,14 +160,15 @@ class DNNImputer(TorchImputer):
         Width of each hidden layer.
     dropout : float, default=0.1
         Dropout rate after every hidden layer.
-{engine}
+    {engine}
 
     Attributes
     ----------
     module_ : torch.nn.Module
         The trained network.
-    n_channels_, window_length_, fill_values_, non_negative_, n_features_in_, \
-feature_names_in_, history_, n_epochs_, best_epoch_
+    n_channels_, window_length_, fill_values_, non_negative_, n_features_in_
+        As in :class:`tsfilm.TFiLMImputer`.
+    feature_names_in_, history_, n_epochs_, best_epoch_
         As in :class:`tsfilm.TFiLMImputer`.
 
     See Also
@@ -270,8 +271,9 @@ class ConvImputer(TFiLMImputer):
     ----------
     module_ : TFiLMUNet
         The trained network, built with ``tfilm=False``.
-    n_channels_, window_length_, fill_values_, non_negative_, n_features_in_, \
-feature_names_in_, history_, n_epochs_, best_epoch_
+    n_channels_, window_length_, fill_values_, non_negative_, n_features_in_
+        As in :class:`tsfilm.TFiLMImputer`.
+    feature_names_in_, history_, n_epochs_, best_epoch_
         As in :class:`tsfilm.TFiLMImputer`.
 
     Examples
@@ -292,14 +294,14 @@ feature_names_in_, history_, n_epochs_, best_epoch_
         self,
         *,
         missing_values: float = np.nan,
-        window_length: int = 128,
+        window_length: int = 256,
         mask_rate: float = 0.2,
         scaling: str | None = "log1p",
         depth: int = 3,
-        width: float = 0.25,
+        width: float = 0.125,
         max_filters: int = 256,
         block_length: int = 16,
-        rnn: str = "lstm",
+        rnn: str = "bilstm",
         modulation: str = "affine",
         skip: bool = True,
         residual: bool = True,

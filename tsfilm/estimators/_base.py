@@ -91,8 +91,11 @@ def document_engine_params(cls: type) -> type:
     }
     text = textwrap.dedent(ENGINE_PARAMS_DOC.format(**defaults))
 
+    header = re.search(r"^([ \t]*)Parameters[ \t]*$", cls.__doc__, flags=re.M)
+
     def indent(match: re.Match) -> str:
-        return textwrap.indent(text, match.group(1))
+        # The "Parameters" header sets the indentation; the placeholder may have lost it.
+        return textwrap.indent(text, header.group(1) if header else match.group(1))
 
     cls.__doc__ = re.sub(r"^([ \t]*)\{engine\}[ \t]*$", indent, cls.__doc__, flags=re.M)
     return cls
