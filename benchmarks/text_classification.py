@@ -187,6 +187,7 @@ def plot_curves(rows: list[dict], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for row in rows:
@@ -206,6 +207,7 @@ def plot_curves(rows: list[dict], path: Path) -> None:
         xlabel="epoch", ylabel="cross-entropy", title="Test loss (solid), training loss (dashed)"
     )
     for ax in (acc_ax, loss_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.savefig(path, dpi=120)
@@ -214,21 +216,23 @@ def plot_curves(rows: list[dict], path: Path) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train-samples", type=int, default=5000, help="training reviews")
+    parser.add_argument("--train-samples", type=int, default=8000, help="training reviews")
     parser.add_argument("--test-samples", type=int, default=2000, help="test reviews")
-    parser.add_argument("--epochs", type=int, default=4, help="training epochs per network")
+    parser.add_argument("--epochs", type=int, default=3, help="training epochs per network")
     parser.add_argument("--max-length", type=int, default=256, help="tokens per review")
     parser.add_argument("--max-vocabulary", type=int, default=20000)
     parser.add_argument("--min-count", type=int, default=2)
     parser.add_argument("--tokenizer", choices=("word", "char", "byte"), default="word")
     parser.add_argument("--params", type=float, default=1e6, help="target parameter count")
-    parser.add_argument("--embedding-dim", type=int, default=32)
+    parser.add_argument("--embedding-dim", type=int, default=45)
     parser.add_argument("--dropout", type=float, default=0.5)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--models", default=",".join(MODELS), help=f"subset of {MODELS}")
     parser.add_argument("--source", choices=("imdb", "rotten_tomatoes"), default="imdb")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (a shared CPU slows more down)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="CSV file for the table")
     parser.add_argument("--figure", type=Path, default=None, help="PNG of the learning curves")

@@ -14,12 +14,14 @@ same as for the TFiLM model it is compared with. Registered for the task
 
 from __future__ import annotations
 
+import re
+import textwrap
 from typing import Any
 
 import torch
 
 from tsfilm.estimators import TFiLMSequenceClassifier, TFiLMTextClassifier
-from tsfilm.estimators._base import ENGINE_PARAMS_DOC
+from tsfilm.estimators._base import document_engine_params
 from tsfilm.nn import LSTMClassifier, SmallCNN
 from tsfilm.registry import register
 
@@ -62,15 +64,21 @@ _LSTM_PARAMS_DOC = """\
     dropout : float, default={dropout}
         Dropout rate before the linear layer."""
 
-_LSTM_BODY_DOC = """The final hidden state goes through dropout and a linear layer; padding is
+_LSTM_BODY_DOC = """\
+    The final hidden state goes through dropout and a linear layer; padding is
     packed away, so it never reaches the logits. The LSTM reads every step in turn,
     which makes it several times slower per epoch than the convolutional models on
     long sequences (the paper's Table 5)."""
 
 
 def _fill(doc: str, **parts: str) -> str:
+    """Put each part where the docstring has its ``{name}`` line, at that line's indentation."""
     for key, value in parts.items():
-        doc = doc.replace("{" + key + "}", value)
+
+        def indent(match: re.Match, text: str = textwrap.dedent(value)) -> str:
+            return textwrap.indent(text, match.group(1))
+
+        doc = re.sub(r"^([ \t]*)\{" + key + r"\}[ \t]*$", indent, doc, flags=re.M)
     return doc
 
 
@@ -87,8 +95,8 @@ class SmallCNNSequenceClassifier(TFiLMSequenceClassifier):
     ----------
     embedding_dim : int, default=32
         Channels of the 1x1 convolution in front of the body.
-{cnn}
-{engine}
+    {cnn}
+    {engine}
 
     Attributes
     ----------
@@ -172,14 +180,15 @@ class LSTMSequenceClassifier(TFiLMSequenceClassifier):
 
     Per-channel standardisation and a 1x1 convolution, as in
     :class:`tsfilm.TFiLMSequenceClassifier`, then :class:`tsfilm.nn.LSTMClassifier`.
+
     {lstm_body}
 
     Parameters
     ----------
     embedding_dim : int, default=32
         Channels of the 1x1 convolution in front of the LSTM.
-{lstm}
-{engine}
+    {lstm}
+    {engine}
 
     Attributes
     ----------
@@ -255,29 +264,29 @@ best_epoch_
 class SmallCNNTextClassifier(TFiLMTextClassifier):
     """Text classification with the SmallCNN baseline of the paper's Table 5.
 
-        :class:`tsfilm.TFiLMTextClassifier` with the TFiLM layers removed: token
-        embeddings, ``n_layers`` convolutions with ReLU and max-pooling, a global
-        max-pool and a linear layer.
+    :class:`tsfilm.TFiLMTextClassifier` with the TFiLM layers removed: token
+    embeddings, ``n_layers`` convolutions with ReLU and max-pooling, a global
+    max-pool and a linear layer.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {text}
-        embedding_dim : int, default=64
-            Dimension of the token embeddings.
+    embedding_dim : int, default=64
+        Dimension of the token embeddings.
     {cnn}
     {engine}
 
-        Attributes
-        ----------
-        module_, classes_, tokens_, tokenizer_, history_, n_epochs_, best_epoch_
-            As for :class:`tsfilm.TFiLMTextClassifier`.
+    Attributes
+    ----------
+    module_, classes_, tokens_, tokenizer_, history_, n_epochs_, best_epoch_
+        As for :class:`tsfilm.TFiLMTextClassifier`.
 
-        Examples
-        --------
-        >>> from tsfilm_baselines.classification import SmallCNNTextClassifier
-        >>> clf = SmallCNNTextClassifier(**SmallCNNTextClassifier.get_test_params())
-        >>> clf.fit(["good", "bad", "so good", "so bad"], [1, 0, 1, 0]).classes_.tolist()
-        [0, 1]
+    Examples
+    --------
+    >>> from tsfilm_baselines.classification import SmallCNNTextClassifier
+    >>> clf = SmallCNNTextClassifier(**SmallCNNTextClassifier.get_test_params())
+    >>> clf.fit(["good", "bad", "so good", "so bad"], [1, 0, 1, 0]).classes_.tolist()
+    [0, 1]
     """
 
     def __init__(
@@ -353,28 +362,30 @@ class SmallCNNTextClassifier(TFiLMTextClassifier):
 class LSTMTextClassifier(TFiLMTextClassifier):
     """Text classification with the one-layer LSTM baseline of the paper's Table 5.
 
-        Token embeddings, as in :class:`tsfilm.TFiLMTextClassifier`, then
-        :class:`tsfilm.nn.LSTMClassifier`. {lstm_body}
+    Token embeddings, as in :class:`tsfilm.TFiLMTextClassifier`, then
+    :class:`tsfilm.nn.LSTMClassifier`.
 
-        Parameters
-        ----------
+    {lstm_body}
+
+    Parameters
+    ----------
     {text}
-        embedding_dim : int, default=64
-            Dimension of the token embeddings.
+    embedding_dim : int, default=64
+        Dimension of the token embeddings.
     {lstm}
     {engine}
 
-        Attributes
-        ----------
-        module_, classes_, tokens_, tokenizer_, history_, n_epochs_, best_epoch_
-            As for :class:`tsfilm.TFiLMTextClassifier`.
+    Attributes
+    ----------
+    module_, classes_, tokens_, tokenizer_, history_, n_epochs_, best_epoch_
+        As for :class:`tsfilm.TFiLMTextClassifier`.
 
-        Examples
-        --------
-        >>> from tsfilm_baselines.classification import LSTMTextClassifier
-        >>> clf = LSTMTextClassifier(**LSTMTextClassifier.get_test_params())
-        >>> clf.fit(["good", "bad", "so good", "so bad"], ["+", "-", "+", "-"]).embed(["ok"]).shape
-        (1, 8)
+    Examples
+    --------
+    >>> from tsfilm_baselines.classification import LSTMTextClassifier
+    >>> clf = LSTMTextClassifier(**LSTMTextClassifier.get_test_params())
+    >>> clf.fit(["good", "bad", "so good", "so bad"], ["+", "-", "+", "-"]).embed(["ok"]).shape
+    (1, 8)
     """
 
     def __init__(
@@ -440,39 +451,30 @@ class LSTMTextClassifier(TFiLMTextClassifier):
         )
 
 
-def _engine(max_epochs: int, batch_size: int, patience: int) -> str:
-    return ENGINE_PARAMS_DOC.format(
-        max_epochs=max_epochs,
-        batch_size=batch_size,
-        learning_rate=1e-3,
-        validation_fraction=0.1,
-        patience=patience,
-    )
-
-
-_SERIES_ENGINE = _engine(100, 16, 20)
-_TEXT_ENGINE = _engine(20, 64, 3)
 SmallCNNSequenceClassifier.__doc__ = _fill(
     SmallCNNSequenceClassifier.__doc__,
     cnn=_CNN_PARAMS_DOC.format(n_filters=64, kernel_size=5, dropout=0.2),
-    engine=_SERIES_ENGINE,
 )
 LSTMSequenceClassifier.__doc__ = _fill(
     LSTMSequenceClassifier.__doc__,
     lstm_body=_LSTM_BODY_DOC,
     lstm=_LSTM_PARAMS_DOC.format(hidden_size=64, dropout=0.2),
-    engine=_SERIES_ENGINE,
 )
 SmallCNNTextClassifier.__doc__ = _fill(
     SmallCNNTextClassifier.__doc__,
     text=_TEXT_PARAMS_DOC,
     cnn=_CNN_PARAMS_DOC.format(n_filters=128, kernel_size=3, dropout=0.5),
-    engine=_TEXT_ENGINE,
 )
 LSTMTextClassifier.__doc__ = _fill(
     LSTMTextClassifier.__doc__,
     text=_TEXT_PARAMS_DOC,
     lstm_body=_LSTM_BODY_DOC,
     lstm=_LSTM_PARAMS_DOC.format(hidden_size=128, dropout=0.5),
-    engine=_TEXT_ENGINE,
 )
+for _cls in (
+    SmallCNNSequenceClassifier,
+    LSTMSequenceClassifier,
+    SmallCNNTextClassifier,
+    LSTMTextClassifier,
+):
+    document_engine_params(_cls)

@@ -250,76 +250,76 @@ class _SequenceClassifier(ClassifierMixin, TorchEstimator):
 class TFiLMSequenceClassifier(_SequenceClassifier):
     """Time-series classification with a small CNN and TFiLM layers (Birnbaum et al., 2019).
 
-        Every time step is standardised per channel (mean and standard deviation of the
-        training data) and projected to ``embedding_dim`` channels by a 1x1 convolution
-        (:class:`~tsfilm.nn.LinearFront`); the body is :class:`~tsfilm.nn.SmallCNN` with a
-        TFiLM layer after every convolution, a global max-pool and a linear layer. Training
-        minimises the cross-entropy. Series of different lengths are padded at the end and
-        masked, so a series gets the same prediction alone or among longer ones, and
-        ``predict`` accepts any length (a 2-D array, scikit-learn's table of features, must
-        have the training length; pass other lengths as a 3-D array or a list).
+    Every time step is standardised per channel (mean and standard deviation of the
+    training data) and projected to ``embedding_dim`` channels by a 1x1 convolution
+    (:class:`~tsfilm.nn.LinearFront`); the body is :class:`~tsfilm.nn.SmallCNN` with a
+    TFiLM layer after every convolution, a global max-pool and a linear layer. Training
+    minimises the cross-entropy. Series of different lengths are padded at the end and
+    masked, so a series gets the same prediction alone or among longer ones, and
+    ``predict`` accepts any length (a 2-D array, scikit-learn's table of features, must
+    have the training length; pass other lengths as a 3-D array or a list).
 
-        Parameters
-        ----------
-        embedding_dim : int, default=32
-            Channels of the 1x1 convolution in front of the body.
-        n_filters : int, default=64
-            Filters of every convolution (and width of the output of :meth:`embed`).
-        kernel_size : int, default=5
-            Kernel length of every convolution.
-        n_layers : int, default=3
-            Number of convolution (+ TFiLM) layers.
-        pool : int, default=2
-            Max-pool size and stride between layers; 1 disables it.
-        block_length : int, default=8
-            TFiLM block length, in steps of the layer it modulates.
-        rnn : {"lstm", "gru", "bilstm"}, default="lstm"
-            The recurrent network of the TFiLM layers ("bilstm" sees later blocks).
-        modulation : {"affine", "scale"}, default="affine"
-            The paper's FiLM (gamma and beta) or the authors' code (gamma only).
-        dropout : float, default=0.2
-            Dropout rate before the linear layer.
+    Parameters
+    ----------
+    embedding_dim : int, default=32
+        Channels of the 1x1 convolution in front of the body.
+    n_filters : int, default=64
+        Filters of every convolution (and width of the output of :meth:`embed`).
+    kernel_size : int, default=5
+        Kernel length of every convolution.
+    n_layers : int, default=3
+        Number of convolution (+ TFiLM) layers.
+    pool : int, default=2
+        Max-pool size and stride between layers; 1 disables it.
+    block_length : int, default=8
+        TFiLM block length, in steps of the layer it modulates.
+    rnn : {"lstm", "gru", "bilstm"}, default="lstm"
+        The recurrent network of the TFiLM layers ("bilstm" sees later blocks).
+    modulation : {"affine", "scale"}, default="affine"
+        The paper's FiLM (gamma and beta) or the authors' code (gamma only).
+    dropout : float, default=0.2
+        Dropout rate before the linear layer.
     {engine}
 
-        Attributes
-        ----------
-        module_ : tsfilm.nn.SequenceClassifierNet
-            The trained network.
-        classes_ : ndarray of shape (n_classes,)
-            The class labels, sorted.
-        n_channels_ : int
-            Channels per series.
-        mean_, scale_ : ndarray of shape (n_channels,)
-            Per-channel mean and standard deviation of the training series (1 where
-            a channel is constant).
-        n_features_in_ : int
-            Time steps of the training series when they were passed as one 2-D array;
-            ``predict`` then expects 2-D arrays of this length (3-D arrays and lists may
-            have any length).
-        history_ : list of dict
-            Per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (cross-entropy; None
-            without validation), ``seconds``.
-        n_epochs_ : int
-            Epochs trained.
-        best_epoch_ : int
-            Epoch whose weights were kept.
+    Attributes
+    ----------
+    module_ : tsfilm.nn.SequenceClassifierNet
+        The trained network.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted.
+    n_channels_ : int
+        Channels per series.
+    mean_, scale_ : ndarray of shape (n_channels,)
+        Per-channel mean and standard deviation of the training series (1 where
+        a channel is constant).
+    n_features_in_ : int
+        Time steps of the training series when they were passed as one 2-D array;
+        ``predict`` then expects 2-D arrays of this length (3-D arrays and lists may
+        have any length).
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (cross-entropy; None
+        without validation), ``seconds``.
+    n_epochs_ : int
+        Epochs trained.
+    best_epoch_ : int
+        Epoch whose weights were kept.
 
-        See Also
-        --------
-        TFiLMTextClassifier : The same network on token embeddings of texts.
-        tsfilm.nn.SmallCNN : The body.
+    See Also
+    --------
+    TFiLMTextClassifier : The same network on token embeddings of texts.
+    tsfilm.nn.SmallCNN : The body.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from tsfilm import TFiLMSequenceClassifier
-        >>> t = np.arange(64) / 64
-        >>> X = np.stack([np.sin(2 * np.pi * f * t) for f in (2, 3, 2, 9, 10, 9)])
-        >>> y = np.array(["slow", "slow", "slow", "fast", "fast", "fast"])
-        >>> clf = TFiLMSequenceClassifier(**TFiLMSequenceClassifier.get_test_params())
-        >>> clf = clf.fit(X, y)
-        >>> clf.classes_.tolist(), clf.predict_proba(X).shape, clf.embed(X).shape
-        (['fast', 'slow'], (6, 2), (6, 8))
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsfilm import TFiLMSequenceClassifier
+    >>> t = np.arange(64) / 64
+    >>> X = np.stack([np.sin(2 * np.pi * f * t) for f in (2, 3, 2, 9, 10, 9)])
+    >>> y = np.array(["slow", "slow", "slow", "fast", "fast", "fast"])
+    >>> clf = TFiLMSequenceClassifier(**TFiLMSequenceClassifier.get_test_params())
+    >>> clf = clf.fit(X, y)
+    >>> clf.classes_.tolist(), clf.predict_proba(X).shape, clf.embed(X).shape
+    (['fast', 'slow'], (6, 2), (6, 8))
     """
 
     _saved_attributes: ClassVar[tuple[str, ...]] = (
