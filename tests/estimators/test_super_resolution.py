@@ -322,3 +322,14 @@ def test_warm_start_keeps_adam_state():
     est.fit(X)
     assert next(iter(est._optimizer_state["state"].values()))["step"].item() == 2 * steps
     assert TFiLMSuperResolver(ratio=2, **TINY).fit(X)._optimizer_state is None
+
+
+def test_chunk_spline_matches_whole_signal_spline(fitted):
+    """Long signals are spline-upsampled chunk by chunk (bounded memory) without changing
+    the network's input."""
+    x = np.random.default_rng(3).normal(size=(1, 700)).astype(np.float32)
+    whole = spline_upsample(x, 2)
+    for start, stop in [(0, 256), (300, 556), (1144, 1400), (1000, 1400)]:
+        np.testing.assert_allclose(
+            fitted._spline_span(x, start, stop), whole[:, start:stop], atol=1e-5
+        )
