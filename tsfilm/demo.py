@@ -66,9 +66,9 @@ class DemoSettings:
             retail_items=256,
             retail_days=256,
             impute_seconds=8.0,
-            text_train=1000,
-            text_test=500,
-            text_epochs=2,
+            text_train=4000,
+            text_test=1000,
+            text_epochs=4,
             text_length=128,
         )
 
@@ -109,23 +109,40 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def fit_within(estimator, *fit_args, seconds: float, max_epochs: int = 1000):
-    """Fit ``estimator`` epoch by epoch until ``seconds`` of wall time are spent.
+def fit_within(
+    estimator,
+    X,
+    y=None,
+    *,
+    seconds: float,
+    series_per_step: int | None = None,
+    max_steps: int = 100_000,
+    random_state: int = 0,
+):
+    """Fit ``estimator`` step by step until ``seconds`` of wall time are spent.
 
-    Uses ``warm_start`` so the network and Adam's state carry over between epochs; stops
-    before an epoch that would likely overrun the budget. Estimators without a training
-    loop are fitted once.
+    Each step is one ``fit`` with ``warm_start=True`` and ``max_epochs=1``, so the
+    network and Adam's state carry over; with ``series_per_step`` a step sees only the
+    next that many series of a fixed shuffled order (a mini-epoch), which keeps steps
+    short enough for the budget to be kept on large data. Training stops before a step
+    that would overrun the budget. Estimators without a training loop are fitted once.
 
     Parameters
     ----------
     estimator : estimator
         A tsfilm estimator (or any scikit-learn estimator).
-    *fit_args
-        Arguments of ``fit``.
+    X : array-like or list
+        Training series (an array indexed along its first axis, or a list).
+    y : array-like, optional
+        Targets, indexed like ``X``.
     seconds : float
         Wall-clock budget.
-    max_epochs : int, default=1000
-        Upper bound on the number of epochs.
+    series_per_step : int, optional
+        Series per step; None uses all of them every step.
+    max_steps : int, default=100000
+        Upper bound on the number of steps.
+    random_state : int, default=0
+        Seeds the order in which series are visited.
 
     Returns
     -------
@@ -134,17 +151,30 @@ def fit_within(estimator, *fit_args, seconds: float, max_epochs: int = 1000):
     """
     params = estimator.get_params()
     if "warm_start" not in params or "max_epochs" not in params:
-        return estimator.fit(*fit_args)
+        return estimator.fit(X) if y is None else estimator.fit(X, y)
+    n = len(X)
+    size = n if series_per_step is None else min(series_per_step, n)
+    order = np.random.default_rng(random_state).permutation(n)
+
+    def take(data, idx):
+        return [data[i] for i in idx] if isinstance(data, list) else np.asarray(data)[idx]
+
     estimator.set_params(warm_start=True, max_epochs=1, patience=None, validation_fraction=0.0)
     start = time.perf_counter()
-    for _ in range(max_epochs):
-        estimator.fit(*fit_args)
+    for step in range(max_steps):
+        idx = np.sort(np.take(order, range(step * size, (step + 1) * size), mode="wrap"))
+        args = (take(X, idx),) if y is None else (take(X, idx), take(y, idx))
+        estimator.fit(*args)
         spent = time.perf_counter() - start
-        last = estimator.history_[-1]["seconds"]
-        if spent + last > seconds:
+        if spent + estimator.history_[-1]["seconds"] > seconds:
             break
     estimator.set_params(warm_start=False)
     return estimator
+
+
+def _segments(signals: list[np.ndarray], length: int) -> list[np.ndarray]:
+    """Cut recordings into pieces of ``length`` samples (shorter tails are dropped)."""
+    return [s[i : i + length] for s in signals for i in range(0, s.shape[-1] - length + 1, length)]
 
 
 # --------------------------------------------------------------------- super-resolution
@@ -186,7 +216,7 @@ def _super_resolution(
             params.update(sample_rate=rate)
         est = make_model(name, task="super_resolution", **params)
         start = time.perf_counter()
-        fit_within(est, train, seconds=settings.sr_seconds)
+        fit_within(est, _segments(train, 16384), seconds=settings.sr_seconds, series_per_step=32)
         fit_seconds = time.perf_counter() - start
         snr_db, lsd_db, preds = _evaluate_sr(est, test)
         report.rows.append(
@@ -280,7 +310,7 @@ def _imputation(report: _Report, settings: DemoSettings) -> None:
         params = {} if name == "spline" else {"random_state": settings.seed}
         est = make_model(name, task="imputation", **params)
         start = time.perf_counter()
-        fit_within(est, train, seconds=settings.impute_seconds)
+        fit_within(est, train, seconds=settings.impute_seconds, series_per_step=64)
         fit_seconds = time.perf_counter() - start
         filled = est.transform(hidden_X)
         fills[name] = filled
