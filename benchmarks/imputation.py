@@ -18,14 +18,15 @@ learn about the rest.
 The tsfilm models come from the registry (``make_model(name, task="imputation")``).
 References: the mean of each item's observed values ("mean"), scikit-learn's
 ``KNNImputer`` (each test item filled from its nearest training items, on raw values)
-and, when PyPOTS is installed, SAITS and BRITS,
-trained on windows of the training items with the scaling the tsfilm networks use
-(``log1p``, then per-item standardisation); without PyPOTS they are skipped with a note.
+and, when PyPOTS is installed, SAITS and BRITS, trained on windows of the training items
+with the scaling the tsfilm networks use (``log1p``, then per-item standardisation);
+without PyPOTS they are skipped with a note.
 
-Prints a markdown table and writes it as CSV (``--out``). Example (about 12 minutes on
-two shared CPU cores)::
+Prints a markdown table and writes it as CSV (``--out``). Example (9 minutes with one
+thread on a CPU shared with other jobs, SAITS and BRITS taking 7 of them)::
 
-    python benchmarks/imputation.py --items 512 --days 512 --epochs 20 --out imputation.csv
+    python benchmarks/imputation.py --items 512 --days 512 --epochs 20 --threads 1 \\
+        --out imputation.csv
 """
 
 from __future__ import annotations
@@ -188,6 +189,11 @@ def split_items(data: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> list[dict]:
     """Fit every model, fill the hidden test values at every rate, return the table rows."""
     overrides = _overrides(args.set)
+    if args.threads is not None:
+        import torch
+
+        # For PyPOTS too, which has no thread setting of its own.
+        torch.set_num_threads(args.threads)
     sales = load_retail_sales(args.items, args.days)
     data = sales.data.astype(np.float64)
     train, test = split_items(data, args.seed)
@@ -284,7 +290,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="override a hyper-parameter, e.g. --set tfilm.width=0.5 (repeatable)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, masks and models")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads; 1 is fastest on a CPU that other jobs share",
+    )
     parser.add_argument("--out", default=None, help="CSV file to write the table to")
     args = parser.parse_args(argv)
     unknown = set(args.models) - set(TSFILM_MODELS + REFERENCES)

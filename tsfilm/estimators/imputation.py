@@ -510,20 +510,30 @@ class TorchImputer(BaseSeriesImputer, TorchEstimator):
         return [self._impute(v[None], m[None])[0] for v, m in zip(values, observed, strict=True)]
 
     def _run_network(self, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
-        """Network estimates (scaled space) for series ``z`` of shape (n, C, T)."""
+        """Network estimates (scaled space) for series ``z`` of shape (n, C, T).
+
+        Series longer than the chunk length are cut into chunks overlapping by half;
+        the chunks of all series go through the network in shared batches and are
+        cross-faded back into each series.
+        """
         inputs = np.concatenate([z, observed], axis=1).astype(np.float32)
-        length = inputs.shape[-1]
+        n_series, _, length = inputs.shape
         chunk = self._chunk_length()
+        spans = chunk_spans(length, chunk, chunk // 2)
+        # (n_series * n_spans, 2C, chunk): every chunk has the same length.
+        pieces = np.stack([inputs[..., start:stop] for start, stop in spans], axis=1)
+        pieces = pieces.reshape(-1, *pieces.shape[2:])
         with self._inference() as device:
-            if length <= chunk:
-                return np.concatenate(
-                    [
-                        self._forward(inputs[b : b + self.batch_size], device)
-                        for b in range(0, len(inputs), self.batch_size)
-                    ]
-                )
-            spans = chunk_spans(length, chunk, chunk // 2)
-            return np.stack([self._forward_long(x, spans, chunk // 2, device) for x in inputs])
+            out = np.concatenate(
+                [
+                    self._forward(pieces[b : b + self.batch_size], device)
+                    for b in range(0, len(pieces), self.batch_size)
+                ]
+            )
+        out = out.reshape(n_series, len(spans), *out.shape[1:])
+        if len(spans) == 1:
+            return out[:, 0]
+        return np.stack([overlap_add(list(parts), spans, length, chunk // 2) for parts in out])
 
     def _forward(self, inputs: np.ndarray, device: torch.device) -> np.ndarray:
         """The network on a batch (N, 2C, L); short inputs padded as missing if needed."""
@@ -533,16 +543,6 @@ class TorchImputer(BaseSeriesImputer, TorchEstimator):
             inputs = np.pad(inputs, ((0, 0), (0, 0), (0, fixed - length)))
         out = self.module_(torch.as_tensor(inputs).to(device)).float().cpu().numpy()
         return out[..., :length]
-
-    def _forward_long(self, x: np.ndarray, spans, overlap: int, device) -> np.ndarray:
-        """One long (2C, T) input through the network in cross-faded chunks."""
-
-        def outputs() -> Iterator[np.ndarray]:
-            for b in range(0, len(spans), self.batch_size):
-                group = spans[b : b + self.batch_size]
-                yield from self._forward(np.stack([x[:, s:e] for s, e in group]), device)
-
-        return overlap_add(outputs(), spans, x.shape[-1], overlap)
 
 
 @register("tfilm", task="imputation")
