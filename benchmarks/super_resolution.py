@@ -30,6 +30,7 @@ import numpy as np
 
 from tsfilm.cli import SIZES as NETWORK_SIZES
 from tsfilm.datasets import load_speech
+from tsfilm.estimators import fit_within
 from tsfilm.metrics import lsd, snr
 from tsfilm.preprocessing import degrade, min_length_for_lowpass
 from tsfilm.registry import make_model
@@ -77,21 +78,6 @@ def build(name: str, args: argparse.Namespace):
         **engine,
         **NETWORK_SIZES[args.size],
     )
-
-
-def train_within(est, X_low: list, y_high: list, budget: float, seed: int) -> tuple[float, int]:
-    """Train epoch by epoch until ``budget`` seconds are spent (the last epoch may overrun)."""
-    start = time.perf_counter()
-    epochs = 0
-    while True:
-        # A new seed per call: each call is one epoch, and the same seed would draw the
-        # same patches again.
-        est.set_params(random_state=seed + epochs)
-        est.fit(X_low, y_high)
-        epochs += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= budget:
-            return elapsed, epochs
 
 
 def evaluate(est, X_low: list, y_high: list) -> tuple[float, float]:
@@ -185,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
             est.fit(X_train, train)
             seconds, epochs = time.perf_counter() - start, 0
         else:
-            seconds, epochs = train_within(est, X_train, train, 60 * args.minutes, args.seed)
+            start = time.perf_counter()
+            fit_within(est, X_train, train, seconds=60 * args.minutes, random_state=args.seed)
+            seconds, epochs = time.perf_counter() - start, len(est.history_)
             if args.save_dir is not None:
                 est.save(args.save_dir / f"{name}.tsfilm")
         snr_db, lsd_value = evaluate(est, X_test, test)

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from tsfilm.estimators.budget import fit_within
+
 __all__ = ["DemoSettings", "run_demo"]
 
 SPEECH_TRAIN = ("en_US_f_Allison", "fr_CA_f_June", "it_IT_m_Carlo")
@@ -107,69 +109,6 @@ class _Report:
 
 def _say(message: str) -> None:
     print(message, flush=True)
-
-
-def fit_within(
-    estimator,
-    X,
-    y=None,
-    *,
-    seconds: float,
-    series_per_step: int | None = None,
-    max_steps: int = 100_000,
-    random_state: int = 0,
-):
-    """Fit ``estimator`` step by step until ``seconds`` of wall time are spent.
-
-    Each step is one ``fit`` with ``warm_start=True`` and ``max_epochs=1``, so the
-    network and Adam's state carry over; with ``series_per_step`` a step sees only the
-    next that many series of a fixed shuffled order (a mini-epoch), which keeps steps
-    short enough for the budget to be kept on large data. Training stops before a step
-    that would overrun the budget. Estimators without a training loop are fitted once.
-
-    Parameters
-    ----------
-    estimator : estimator
-        A tsfilm estimator (or any scikit-learn estimator).
-    X : array-like or list
-        Training series (an array indexed along its first axis, or a list).
-    y : array-like, optional
-        Targets, indexed like ``X``.
-    seconds : float
-        Wall-clock budget.
-    series_per_step : int, optional
-        Series per step; None uses all of them every step.
-    max_steps : int, default=100000
-        Upper bound on the number of steps.
-    random_state : int, default=0
-        Seeds the order in which series are visited.
-
-    Returns
-    -------
-    estimator
-        The fitted estimator.
-    """
-    params = estimator.get_params()
-    if "warm_start" not in params or "max_epochs" not in params:
-        return estimator.fit(X) if y is None else estimator.fit(X, y)
-    n = len(X)
-    size = n if series_per_step is None else min(series_per_step, n)
-    order = np.random.default_rng(random_state).permutation(n)
-
-    def take(data, idx):
-        return [data[i] for i in idx] if isinstance(data, list) else np.asarray(data)[idx]
-
-    estimator.set_params(warm_start=True, max_epochs=1, patience=None, validation_fraction=0.0)
-    start = time.perf_counter()
-    for step in range(max_steps):
-        idx = np.sort(np.take(order, range(step * size, (step + 1) * size), mode="wrap"))
-        args = (take(X, idx),) if y is None else (take(X, idx), take(y, idx))
-        estimator.fit(*args)
-        spent = time.perf_counter() - start
-        if spent + estimator.history_[-1]["seconds"] > seconds:
-            break
-    estimator.set_params(warm_start=False)
-    return estimator
 
 
 def _segments(signals: list[np.ndarray], length: int) -> list[np.ndarray]:

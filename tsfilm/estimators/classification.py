@@ -55,8 +55,24 @@ class _SequenceClassifier(ClassifierMixin, TorchEstimator):
         return self._int_param("embedding_dim")
 
     def _build_body(self, in_channels: int, n_classes: int) -> torch.nn.Module:
-        """The classifier body: takes ``(features, mask)``, returns logits."""
-        raise NotImplementedError  # pragma: no cover - abstract
+        """The classifier body: takes ``(features, mask)``, returns logits.
+
+        By default the paper's model, a SmallCNN with TFiLM after each convolution;
+        baselines override this with their own network and hyper-parameters.
+        """
+        return SmallCNN(
+            in_channels,
+            n_classes,
+            n_filters=self._int_param("n_filters"),
+            kernel_size=self._int_param("kernel_size"),
+            n_layers=self._int_param("n_layers"),
+            dropout=self.dropout,
+            tfilm=True,
+            block_length=self._int_param("block_length"),
+            rnn=self.rnn,
+            modulation=self.modulation,
+            pool=self._int_param("pool"),
+        )
 
     # ------------------------------------------------------------------ params
     def _int_param(self, name: str) -> int:
@@ -395,21 +411,6 @@ class TFiLMSequenceClassifier(_SequenceClassifier):
     # ------------------------------------------------------------------ network
     def _build_front(self) -> LinearFront:
         return LinearFront(self.n_channels_, self._int_param("embedding_dim"))
-
-    def _build_body(self, in_channels: int, n_classes: int) -> torch.nn.Module:
-        return SmallCNN(
-            in_channels,
-            n_classes,
-            n_filters=self._int_param("n_filters"),
-            kernel_size=self._int_param("kernel_size"),
-            n_layers=self._int_param("n_layers"),
-            dropout=self.dropout,
-            tfilm=True,
-            block_length=self._int_param("block_length"),
-            rnn=self.rnn,
-            modulation=self.modulation,
-            pool=self._int_param("pool"),
-        )
 
     # ------------------------------------------------------------------ data
     def _inputs(self, X: Any, *, fitting: bool) -> tuple[torch.Tensor, torch.Tensor]:

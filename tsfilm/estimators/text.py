@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from tsfilm.estimators._base import document_engine_params
 from tsfilm.estimators.classification import _SequenceClassifier
-from tsfilm.nn import SmallCNN, TokenEmbedding
+from tsfilm.nn import TokenEmbedding
 from tsfilm.preprocessing.text import TextTokenizer, check_texts
 from tsfilm.registry import register
 
@@ -212,21 +212,6 @@ class TFiLMTextClassifier(_SequenceClassifier):
             embedding.weight.normal_(0.0, _EMBEDDING_STD)
             embedding.weight[embedding.padding_idx].zero_()
         return front
-
-    def _build_body(self, in_channels: int, n_classes: int) -> torch.nn.Module:
-        return SmallCNN(
-            in_channels,
-            n_classes,
-            n_filters=self._int_param("n_filters"),
-            kernel_size=self._int_param("kernel_size"),
-            n_layers=self._int_param("n_layers"),
-            dropout=self.dropout,
-            tfilm=True,
-            block_length=self._int_param("block_length"),
-            rnn=self.rnn,
-            modulation=self.modulation,
-            pool=self._int_param("pool"),
-        )
 
     # ------------------------------------------------------------------ data
     def _inputs(self, X: Any, *, fitting: bool) -> tuple[torch.Tensor, torch.Tensor]:
