@@ -62,7 +62,7 @@ def count_parameters(estimator, n_tokens: int) -> int:
     probe = estimator.__class__(**estimator.get_params())
     probe.tokens_ = ["<pad>", "<unk>", *(f"t{i}" for i in range(n_tokens - 2))]
     probe.classes_ = np.array([0, 1])
-    return sum(p.numel() for p in probe._build_module().parameters())
+    return sum(p.numel() for p in probe.build_module().parameters())
 
 
 def sized(name: str, target: int, n_tokens: int, common: dict):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from tsfilm import TFiLMSuperResolver
+from tsfilm import TFiLMSuperResolver, load
 from tsfilm.cli import main
 from tsfilm.io.audio import write_audio
 
@@ -80,6 +80,17 @@ def test_train_writes_a_model_that_knows_its_rate(model_file, capsys):
     est = tsfilm.load(model_file)
     assert isinstance(est, TFiLMSuperResolver)
     assert (est.ratio_, est.sample_rate, est.patch_length, est.n_epochs_) == (4, 16000, 512, 1)
+
+
+def test_train_stops_at_max_time(tmp_path, capsys):
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    write_audio(folder / "clip.wav", _tone(2.0, HIGH_RATE), HIGH_RATE)
+    path = tmp_path / "budget.tsfilm"
+    args = ["train", str(folder), "--size", "tiny", "--patch-length", "512", "--epochs", "1000"]
+    assert main([*args, "--max-time", "0.5", "-o", str(path), "-q"]) == 0
+    loaded = load(path)
+    assert 1 <= loaded.n_epochs_ < 1000 and loaded.max_time == 0.5
 
 
 def test_upsample_writes_the_high_rate_file(model_file, tmp_path, capsys):

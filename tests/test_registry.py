@@ -1,13 +1,20 @@
-"""Tests for tsfilm.registry: registration, look-up, and entry-point plugins."""
+"""Tests for tsfilm.registry: registration, look-up, and plugins found through entry points.
+
+Every test runs against an empty registry that has not looked for plugins yet, and whose
+only entry points are the fake ones the test adds (``entry_points.append(...)``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import importlib.metadata
 import subprocess
 import sys
 import textwrap
 import threading
-import warnings
+import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,10 +25,12 @@ from sklearn.base import BaseEstimator
 
 from tsfilm import registry
 from tsfilm.registry import (
+    ENTRY_POINT_GROUP,
     TASKS,
     DuplicateModelError,
     ModelInfo,
     PluginWarning,
+    find_class,
     format_models,
     get_model,
     list_models,
@@ -30,7 +39,7 @@ from tsfilm.registry import (
     reload_plugins,
 )
 
-PLUGIN_PREFIX = "fake_tsfilm_"
+REAL_ENTRY_POINTS = importlib.metadata.entry_points
 
 
 class Dummy(BaseEstimator):
@@ -42,77 +51,68 @@ class OtherDummy(BaseEstimator):
     pass
 
 
+@dataclasses.dataclass
+class FakeEntryPoint:
+    """What the registry reads of an ``importlib.metadata.EntryPoint``."""
+
+    name: str
+    load: Callable[[], object]
+    value: str = "fake_plugin"
+    group: str = ENTRY_POINT_GROUP
+    dist: object = dataclasses.field(default_factory=lambda: types.SimpleNamespace(name="fake"))
+
+    @property
+    def module(self) -> str:
+        return self.value.partition(":")[0]
+
+
+def module_plugin(name: str, *models: tuple[str, str, type]) -> FakeEntryPoint:
+    """An entry point naming a module whose import registers ``(name, task, cls)`` models."""
+
+    def load() -> types.ModuleType:
+        for model, task, cls in models:
+            register(model, task=task)(cls)
+        return types.ModuleType(name)
+
+    return FakeEntryPoint(name, load, value=f"fake_{name}")
+
+
+def new_class(name: str) -> type:
+    return type(name, (BaseEstimator,), {"__module__": "fake_plugin"})
+
+
 @pytest.fixture(autouse=True)
-def isolated_registry() -> Iterator[None]:
-    """Every test starts from an empty registry and leaves the real one untouched."""
-    with registry._isolated():
-        yield
+def entry_points(monkeypatch: pytest.MonkeyPatch) -> list[FakeEntryPoint]:
+    """A fresh registry, not discovered yet, whose entry points are this list."""
+    list_models()  # the real registry discovers now, so nothing is lost while it is swapped out
+    fake: list[FakeEntryPoint] = []
+
+    def fake_entry_points(**params: str) -> list[FakeEntryPoint]:
+        return [ep for ep in fake if ep.group == params.get("group", ep.group)]
+
+    monkeypatch.setattr(registry, "_models", {})
+    monkeypatch.setattr(registry, "_discovered", False)
+    monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points)
+    return fake
 
 
-@pytest.fixture
-def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable]:
-    """Write a fake installed distribution with ``tsfilm.models`` entry points.
-
-    Call it as ``install_plugin(dist, {module: source}, {entry point: value})``; the
-    modules must start with ``fake_tsfilm_`` so they are unloaded after the test.
-    """
-
-    def install(dist: str, modules: dict[str, str], entry_points: dict[str, str]) -> None:
-        for module, source in modules.items():
-            assert module.startswith(PLUGIN_PREFIX)
-            package = tmp_path / module
-            package.mkdir()
-            (package / "__init__.py").write_text(textwrap.dedent(source))
-        dist_info = tmp_path / f"{dist.replace('-', '_')}-0.1.dist-info"
-        dist_info.mkdir()
-        (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-        lines = [f"{name} = {value}\n" for name, value in entry_points.items()]
-        (dist_info / "entry_points.txt").write_text("[tsfilm.models]\n" + "".join(lines))
-
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield install
-    for module in [m for m in sys.modules if m.startswith(PLUGIN_PREFIX)]:
-        del sys.modules[module]
-
-
-PLUGIN_REGISTERING = """
-    from sklearn.base import BaseEstimator
-    import tsfilm.registry
-
-    @tsfilm.registry.register({name!r}, task={task!r})
-    class {cls}(BaseEstimator):
-        pass
-"""
-
-
-def plugin_source(name: str, task: str = "imputation", cls: str = "FakeEstimator") -> str:
-    return textwrap.dedent(PLUGIN_REGISTERING.format(name=name, task=task, cls=cls))
-
-
-def plugin_warnings(record: list[warnings.WarningMessage]) -> list[str]:
-    return [str(w.message) for w in record if issubclass(w.category, PluginWarning)]
-
-
-# --- registration and look-up -------------------------------------------------------
+# --- registration and look-up ----------------------------------------------------------
 
 
 def test_register_get_make_list_round_trip():
-    register("dummy", task="imputation")(Dummy)
+    assert register("dummy", task="imputation")(Dummy) is Dummy
     register("other", task="classification")(OtherDummy)
 
     assert get_model("dummy") is Dummy
     assert get_model("dummy", task="imputation") is Dummy
     model = make_model("dummy", alpha=0.5)
-    assert isinstance(model, Dummy)
-    assert model.alpha == 0.5
+    assert isinstance(model, Dummy) and model.alpha == 0.5
     assert list_models() == [
-        ModelInfo("other", "classification", OtherDummy, Dummy.__module__),
-        ModelInfo("dummy", "imputation", Dummy, Dummy.__module__),
+        ModelInfo("other", "classification", OtherDummy, __name__),
+        ModelInfo("dummy", "imputation", Dummy, __name__),
     ]
-
-
-def test_register_returns_the_class_unchanged():
-    assert register("dummy", task="imputation")(Dummy) is Dummy
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        list_models()[0].name = "renamed"  # type: ignore[misc]
 
 
 def test_list_models_filters_by_task_and_sorts_by_name():
@@ -130,12 +130,6 @@ def test_list_models_filters_by_task_and_sorts_by_name():
     ]
 
 
-def test_model_info_is_frozen():
-    info = ModelInfo("dummy", "imputation", Dummy, "here")
-    with pytest.raises(AttributeError):
-        info.name = "other"  # type: ignore[misc]
-
-
 def test_one_name_for_several_tasks_needs_task_to_look_up():
     register("spline", task="super_resolution")(Dummy)
     register("spline", task="imputation")(OtherDummy)
@@ -147,30 +141,35 @@ def test_one_name_for_several_tasks_needs_task_to_look_up():
     assert isinstance(make_model("spline", task="imputation"), OtherDummy)
 
 
-def test_duplicate_raises_naming_both_sources():
-    register("dummy", task="imputation", source="first-package")(Dummy)
-    with pytest.raises(DuplicateModelError, match=r"first-package.*second-package"):
-        register("dummy", task="imputation", source="second-package")(OtherDummy)
+def test_a_taken_name_raises_naming_both_classes_and_keeps_the_first():
+    register("dummy", task="imputation")(Dummy)
+    with pytest.raises(DuplicateModelError, match=r"to .*:Dummy .*:OtherDummy cannot take it"):
+        register("dummy", task="imputation")(OtherDummy)
+    assert issubclass(DuplicateModelError, ValueError)
     assert get_model("dummy") is Dummy
 
 
-def test_duplicate_error_is_a_value_error():
-    assert issubclass(DuplicateModelError, ValueError)
-
-
 def test_registering_the_same_class_again_is_a_no_op():
-    register("dummy", task="imputation", source="first")(Dummy)
-    register("dummy", task="imputation", source="second")(Dummy)
-    assert list_models() == [ModelInfo("dummy", "imputation", Dummy, "first")]
+    register("dummy", task="imputation")(Dummy)
+    register("dummy", task="imputation")(Dummy)
+    assert list_models() == [ModelInfo("dummy", "imputation", Dummy, __name__)]
 
 
 def test_reloading_a_module_replaces_its_classes(tmp_path, monkeypatch):
-    (tmp_path / "fake_tsfilm_reloadable.py").write_text(plugin_source("reloadable"))
+    source = """
+        from sklearn.base import BaseEstimator
+        from tsfilm.registry import register
+
+        @register("reloadable", task="imputation")
+        class Reloadable(BaseEstimator):
+            pass
+    """
+    (tmp_path / "fake_tsfilm_reloadable.py").write_text(textwrap.dedent(source))
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
         module = importlib.import_module("fake_tsfilm_reloadable")
-        first = module.FakeEstimator
-        second = importlib.reload(module).FakeEstimator
+        first = module.Reloadable
+        second = importlib.reload(module).Reloadable
     finally:
         sys.modules.pop("fake_tsfilm_reloadable", None)
 
@@ -178,7 +177,19 @@ def test_reloading_a_module_replaces_its_classes(tmp_path, monkeypatch):
     assert get_model("reloadable") is second
 
 
-def test_unknown_name_lists_names_and_suggests_close_match():
+def test_local_classes_of_one_name_are_different_classes():
+    def make() -> type:
+        class Local(BaseEstimator):
+            pass
+
+        return Local
+
+    register("local", task="imputation")(make())
+    with pytest.raises(DuplicateModelError):
+        register("local", task="imputation")(make())
+
+
+def test_unknown_name_suggests_a_close_match_and_lists_the_names():
     register("spline", task="imputation")(Dummy)
     register("dense", task="imputation")(OtherDummy)
     register("lstm", task="classification")(Dummy)
@@ -186,33 +197,29 @@ def test_unknown_name_lists_names_and_suggests_close_match():
     with pytest.raises(ValueError, match=r"Did you mean 'spline'\?.*'dense', 'spline'") as info:
         get_model("splin", task="imputation")
     assert "lstm" not in str(info.value)
-    with pytest.raises(ValueError, match=r"'dense', 'lstm', 'spline'"):
+    with pytest.raises(ValueError, match=r"Available: 'dense', 'lstm', 'spline'"):
         get_model("nothing_like_it")
-
-
-def test_unknown_name_points_to_the_task_that_has_it():
-    register("lstm", task="classification")(Dummy)
     with pytest.raises(ValueError, match=r"'lstm' exists for task 'classification'"):
         get_model("lstm", task="imputation")
-
-
-def test_unknown_name_in_an_empty_registry():
-    with pytest.raises(ValueError, match="No models are registered for task 'imputation'"):
-        get_model("anything", task="imputation")
+    with pytest.raises(ValueError, match=r"for task 'super_resolution'\. None registered"):
+        get_model("anything", task="super_resolution")
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: register("dummy", task="forecasting"),
-        lambda: get_model("dummy", task="forecasting"),
-        lambda: list_models("forecasting"),
-        lambda: format_models("forecasting"),
+        lambda task: register("dummy", task=task),
+        lambda task: get_model("dummy", task=task),
+        lambda task: list_models(task),
+        lambda task: format_models(task),
     ],
+    ids=["register", "get_model", "list_models", "format_models"],
 )
 def test_bad_task_lists_the_valid_tasks(call):
-    with pytest.raises(ValueError, match="super_resolution, imputation, classification"):
-        call()
+    with pytest.raises(ValueError, match="valid tasks are: super_resolution, imputation, class"):
+        call("forecasting")
+    with pytest.raises(TypeError, match="task must be a str"):
+        call(["imputation"])
 
 
 @pytest.mark.parametrize("name", ["", "9lives", "has space", "dash-name", "dotted.name"])
@@ -221,14 +228,11 @@ def test_bad_name_raises(name):
         register(name, task="imputation")
 
 
-def test_non_string_name_raises_type_error():
+def test_wrong_types_raise_type_error():
     with pytest.raises(TypeError, match="must be a str"):
         register(3, task="imputation")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="must be a str"):
         get_model(3)  # type: ignore[arg-type]
-
-
-def test_register_rejects_non_classes():
     with pytest.raises(TypeError, match="decorates classes"):
         register("func", task="imputation")(lambda: None)
 
@@ -236,26 +240,25 @@ def test_register_rejects_non_classes():
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    name=st.from_regex(r"[a-z_][a-z0-9_]{0,15}", fullmatch=True),
-    task=st.sampled_from(TASKS),
-)
+@given(name=st.from_regex(r"[a-z_][a-z0-9_]{0,15}", fullmatch=True), task=st.sampled_from(TASKS))
 def test_any_identifier_name_round_trips(name, task):
-    with registry._isolated():
-        register(name, task=task)(Dummy)
-        assert get_model(name, task=task) is Dummy
-        assert [(m.name, m.task) for m in list_models()] == [(name, task)]
+    register(name, task=task)(Dummy)
+    assert get_model(name, task=task) is Dummy
 
 
-def test_default_source_is_tsfilm_for_builtins():
+def test_source_is_tsfilm_for_builtins_and_the_module_otherwise():
     builtin = type("Builtin", (BaseEstimator,), {"__module__": "tsfilm.estimators.fake"})
     register("builtin", task="classification")(builtin)
-    assert list_models()[0].source == "tsfilm"
+    register("outside", task="classification")(new_class("Outside"))
+    assert [(m.name, m.source) for m in list_models()] == [
+        ("builtin", "tsfilm"),
+        ("outside", "fake_plugin"),
+    ]
 
 
 def test_format_models_is_an_aligned_table():
-    register("spline", task="super_resolution", source="pkg-a")(Dummy)
-    register("knn", task="imputation", source="pkg-b")(OtherDummy)
+    register("spline", task="super_resolution")(Dummy)
+    register("knn", task="imputation")(OtherDummy)
 
     lines = format_models().splitlines()
     assert lines[0].split() == ["task", "name", "class", "source"]
@@ -266,10 +269,20 @@ def test_format_models_is_an_aligned_table():
     for column in ("name", "class", "source"):
         start = lines[0].index(column)
         assert all(line[start - 2 : start] == "  " and line[start] != " " for line in lines)
-    assert lines[1].endswith(f"{OtherDummy.__module__}.OtherDummy  pkg-b")
+    assert lines[1].endswith(f"{__name__}:OtherDummy  {__name__}")
     assert format_models("classification") == (
         "No models are registered for task 'classification'."
     )
+
+
+def test_find_class_finds_registered_classes_only_and_imports_nothing():
+    register("dummy", task="imputation")(Dummy)
+    assert find_class(f"{__name__}:Dummy") is Dummy
+    with pytest.raises(ValueError, match="not installed here"):
+        find_class(f"{__name__}:OtherDummy")  # importable, but not registered
+    with pytest.raises(ValueError, match="not installed here"):
+        find_class("fake_tsfilm_never_imported:Model")
+    assert "fake_tsfilm_never_imported" not in sys.modules
 
 
 def test_importing_the_registry_stays_light():
@@ -290,169 +303,175 @@ def test_importing_the_registry_stays_light():
     assert result.stdout.strip() == "[]"
 
 
-# --- plugins ----------------------------------------------------------------------------
+# --- plugins ------------------------------------------------------------------------------
 
 
-def test_plugin_module_is_discovered_with_its_source(install_plugin):
-    install_plugin(
-        "fake-tsfilm-plugin",
-        {"fake_tsfilm_plugin": plugin_source("fake", task="imputation")},
-        {"fake": "fake_tsfilm_plugin"},
-    )
-    reload_plugins()
-
-    (info,) = [m for m in list_models("imputation") if m.name == "fake"]
-    assert info.cls is sys.modules["fake_tsfilm_plugin"].FakeEstimator
-    assert info.source == "entry point fake = fake_tsfilm_plugin (fake-tsfilm-plugin)"
-    assert "entry point fake = fake_tsfilm_plugin (fake-tsfilm-plugin)" in format_models()
+def test_module_entry_point_registers_with_its_source(entry_points):
+    entry_points.append(module_plugin("mine", ("mine", "imputation", Dummy)))
+    (info,) = list_models()
+    assert info == ModelInfo("mine", "imputation", Dummy, "entry point mine = fake_mine (fake)")
+    assert "entry point mine = fake_mine (fake)" in format_models()
 
 
-def test_plugin_function_is_called_to_register(install_plugin):
-    source = """
-        from sklearn.base import BaseEstimator
-        from tsfilm.registry import register
-
-        class Classifier(BaseEstimator):
-            pass
-
-        def setup():
-            register("fake_function", task="classification")(Classifier)
-    """
-    install_plugin(
-        "fake-function", {"fake_tsfilm_function": source}, {"fn": "fake_tsfilm_function:setup"}
-    )
-    reload_plugins()
-
-    cls = get_model("fake_function")
-    assert cls is sys.modules["fake_tsfilm_function"].Classifier
-    assert list_models("classification")[0].source == (
-        "entry point fn = fake_tsfilm_function:setup (fake-function)"
-    )
+def test_plugin_imported_before_discovery_still_gets_its_source(entry_points):
+    # Imported directly (by a user or a test) before the first look-up: nothing new
+    # registers when its entry point is loaded, yet its models are still its own.
+    modules = {"top": "fake_plugin", "sub": "fake_plugin.models", "other": "fake_plugin_2"}
+    for name, module in modules.items():
+        register(name, task="imputation")(type(name, (BaseEstimator,), {"__module__": module}))
+    entry_points.append(FakeEntryPoint("mine", lambda: None, value="fake_plugin"))
+    assert [(m.name, m.source) for m in list_models()] == [
+        ("other", "fake_plugin_2"),
+        ("sub", "entry point mine = fake_plugin (fake)"),
+        ("top", "entry point mine = fake_plugin (fake)"),
+    ]
 
 
-def test_broken_plugin_is_skipped_with_a_warning_and_others_load(install_plugin):
-    install_plugin(
-        "fake-mixed",
-        {
-            "fake_tsfilm_broken": "raise ImportError('needs a package that is not installed')",
-            "fake_tsfilm_working": plugin_source("working", task="super_resolution"),
-        },
-        {"broken": "fake_tsfilm_broken", "working": "fake_tsfilm_working"},
-    )
-    with pytest.warns(PluginWarning, match=r"tsfilm plugin 'broken' \(fake_tsfilm_broken\)") as w:
-        reload_plugins()
+def test_function_entry_point_is_called_to_register(entry_points):
+    def setup() -> None:
+        register("from_function", task="classification")(OtherDummy)
 
-    (message,) = [m for m in plugin_warnings(w.list) if "'broken'" in m]
+    entry_points.append(FakeEntryPoint("fn", lambda: setup, value="fake_plugin:setup"))
+    assert get_model("from_function") is OtherDummy
+    assert list_models()[0].source == "entry point fn = fake_plugin:setup (fake)"
+
+
+def test_class_entry_point_is_not_instantiated(entry_points):
+    def load() -> type:
+        return register("a_class", task="imputation")(Dummy)
+
+    entry_points.append(FakeEntryPoint("cls", load, value="fake_plugin:Dummy"))
+    assert get_model("a_class") is Dummy
+
+
+def test_broken_plugin_is_skipped_with_a_warning_and_others_load(entry_points):
+    def broken() -> None:
+        raise ImportError("needs a package that is not installed")
+
+    entry_points.append(FakeEntryPoint("broken", broken, value="fake_broken"))
+    entry_points.append(module_plugin("working", ("working", "super_resolution", Dummy)))
+    with pytest.warns(PluginWarning) as record:
+        models = list_models()
+
+    (message,) = [str(w.message) for w in record if issubclass(w.category, PluginWarning)]
+    assert "entry point broken = fake_broken (fake)" in message
     assert "skipped" in message and "needs a package that is not installed" in message
-    assert get_model("working") is sys.modules["fake_tsfilm_working"].FakeEstimator
+    assert [m.name for m in models] == ["working"]
 
 
-def test_plugin_with_a_taken_name_is_skipped_and_the_first_is_kept(install_plugin):
-    register("fake_taken", task="imputation", source="the first package")(Dummy)
-    taker = """
+def test_plugin_taking_a_taken_name_is_skipped_whole_and_the_next_loads(entry_points):
+    first, taker, untaken = new_class("First"), new_class("Taker"), new_class("Untaken")
+    entry_points.append(module_plugin("first", ("taken", "imputation", first)))
+    entry_points.append(
+        module_plugin("taker", ("untaken", "imputation", untaken), ("taken", "imputation", taker))
+    )
+    entry_points.append(module_plugin("next", ("next", "imputation", Dummy)))
+    with pytest.warns(PluginWarning, match=r"plugin entry point taker .*DuplicateModelError"):
+        names = [m.name for m in list_models()]
+
+    assert get_model("taken") is first
+    assert names == ["next", "taken"]  # nothing of the skipped plugin, not even "untaken"
+    assert list_models()[1].source == "entry point first = fake_first (fake)"
+
+
+def test_builtins_are_imported_before_plugins(entry_points, monkeypatch):
+    events: list[str] = []
+    real_import_module = importlib.import_module
+
+    def recording_import_module(name: str, *args: object) -> types.ModuleType:
+        if name == "tsfilm.estimators":
+            events.append(name)
+        return real_import_module(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", recording_import_module)
+    entry_points.append(FakeEntryPoint("plugin", lambda: events.append("plugin")))
+    list_models()
+    assert events == ["tsfilm.estimators", "plugin"]
+
+
+def test_discovery_is_lazy_runs_once_and_is_thread_safe(entry_points):
+    calls: list[int] = []
+
+    def setup() -> None:
+        calls.append(1)
+        time.sleep(0.05)  # so that the other threads arrive while it loads
+        register("lazy", task="imputation")(Dummy)
+
+    entry_points.append(FakeEntryPoint("lazy", lambda: setup))
+    register("direct", task="classification")(OtherDummy)
+    assert calls == []  # registering does not discover
+
+    results: list[type] = []
+    threads = [threading.Thread(target=lambda: results.append(get_model("lazy"))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [1]
+    assert results == [Dummy] * 8
+    list_models()
+    find_class(f"{__name__}:Dummy")
+    assert calls == [1]
+
+
+def test_reload_plugins_looks_again_and_keeps_what_is_registered(entry_points):
+    entry_points.append(module_plugin("early", ("early", "imputation", Dummy)))
+    register("direct", task="classification")(OtherDummy)
+    assert [m.name for m in list_models()] == ["direct", "early"]
+
+    entry_points.append(module_plugin("late", ("late", "imputation", new_class("Late"))))
+    assert [m.name for m in list_models()] == ["direct", "early"]  # not looked for again
+    reload_plugins()
+    assert [m.name for m in list_models()] == ["direct", "early", "late"]
+    assert get_model("early") is Dummy
+
+
+def test_plugin_may_look_models_up_while_it_loads(entry_points):
+    seen: list[list[str]] = []
+
+    def setup() -> None:
+        seen.append([m.name for m in list_models()])
+        register("second", task="imputation")(OtherDummy)
+
+    entry_points.append(module_plugin("first", ("first", "imputation", Dummy)))
+    entry_points.append(FakeEntryPoint("second", lambda: setup))
+    assert [m.name for m in list_models()] == ["first", "second"]
+    assert seen == [["first"]]
+
+
+@pytest.fixture
+def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable]:
+    """Install a real distribution, module ``fake_tsfilm_<name>``, with a model entry point."""
+    monkeypatch.setattr(importlib.metadata, "entry_points", REAL_ENTRY_POINTS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    installed: list[str] = []
+
+    def install(name: str, source: str) -> None:
+        module = f"fake_tsfilm_{name}"
+        (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+        dist_info = tmp_path / f"fake_tsfilm_{name}-0.1.dist-info"
+        dist_info.mkdir()
+        (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fake-{name}\n")
+        (dist_info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{name} = {module}\n")
+        installed.append(module)
+
+    yield install
+    for module in installed:
+        sys.modules.pop(module, None)
+
+
+def test_an_installed_distribution_is_found_by_its_entry_point(install_plugin):
+    install_plugin(
+        "installed",
+        """
         from sklearn.base import BaseEstimator
         from tsfilm.registry import register
 
-        @register("fake_untaken", task="imputation")
-        class Untaken(BaseEstimator):
+        @register("installed", task="super_resolution")
+        class Installed(BaseEstimator):
             pass
-
-        @register("fake_taken", task="imputation")
-        class Taker(BaseEstimator):
-            pass
-    """
-    install_plugin(
-        "fake-taker",
-        {"fake_tsfilm_taker": taker, "fake_tsfilm_next": plugin_source("fake_next")},
-        {"taker": "fake_tsfilm_taker", "next": "fake_tsfilm_next"},
+        """,
     )
-    with pytest.warns(PluginWarning, match=r"tsfilm plugin 'taker'.*the first package"):
-        reload_plugins()
-
-    assert get_model("fake_taken") is Dummy
-    names = [m.name for m in list_models()]
-    # The skipped plugin is skipped whole, and the next one still loads.
-    assert "fake_untaken" not in names
-    assert "fake_next" in names
-
-
-def test_two_plugins_with_one_name_keep_the_first_loaded(install_plugin):
-    install_plugin(
-        "fake-rivals",
-        {
-            "fake_tsfilm_first": plugin_source("fake_rival", cls="First"),
-            "fake_tsfilm_second": plugin_source("fake_rival", cls="Second"),
-        },
-        {"first": "fake_tsfilm_first", "second": "fake_tsfilm_second"},
-    )
-    with pytest.warns(PluginWarning, match=r"tsfilm plugin 'second'.*entry point first"):
-        reload_plugins()
-    assert get_model("fake_rival").__name__ == "First"
-
-
-def test_reload_keeps_plugins_whose_modules_are_already_imported(install_plugin):
-    install_plugin(
-        "fake-cached",
-        {"fake_tsfilm_cached": plugin_source("cached")},
-        {"cached": "fake_tsfilm_cached"},
-    )
-    reload_plugins()
-    first = get_model("cached")
-    reload_plugins()
-    assert get_model("cached") is first
-    with registry._isolated(discover=True):
-        assert get_model("cached") is first
-
-
-def test_reload_keeps_models_registered_outside_discovery(install_plugin):
-    register("direct", task="imputation")(Dummy)
-    install_plugin(
-        "fake-other", {"fake_tsfilm_other": plugin_source("other")}, {"o": "fake_tsfilm_other"}
-    )
-    reload_plugins()
-    assert get_model("direct") is Dummy
-
-
-def test_discovery_is_lazy_runs_once_and_is_thread_safe(install_plugin):
-    source = """
-        from sklearn.base import BaseEstimator
-        from tsfilm.registry import register
-
-        CALLS = []
-
-        class Lazy(BaseEstimator):
-            pass
-
-        def setup():
-            CALLS.append(1)
-            register("fake_lazy", task="imputation")(Lazy)
-    """
-    install_plugin("fake-lazy", {"fake_tsfilm_lazy": source}, {"lazy": "fake_tsfilm_lazy:setup"})
-    calls = importlib.import_module("fake_tsfilm_lazy").CALLS
-
-    with registry._isolated(discover=True):
-        assert calls == []
-        results: list[type] = []
-        threads = [
-            threading.Thread(target=lambda: results.append(get_model("fake_lazy")))
-            for _ in range(8)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert calls == [1]
-        assert len(results) == 8 and set(results) == {sys.modules["fake_tsfilm_lazy"].Lazy}
-        list_models()
-        assert calls == [1]
-        reload_plugins()
-        assert calls == [1, 1]
-        assert get_model("fake_lazy") is sys.modules["fake_tsfilm_lazy"].Lazy
-
-
-def test_isolation_restores_the_registry():
-    register("outer", task="imputation")(Dummy)
-    with registry._isolated():
-        assert list_models() == []
-        register("inner", task="imputation")(OtherDummy)
-    assert [m.name for m in list_models()] == ["outer"]
+    (info,) = [m for m in list_models() if m.name == "installed"]
+    assert info.cls is sys.modules["fake_tsfilm_installed"].Installed
+    assert info.source == "entry point installed = fake_tsfilm_installed (fake-installed)"

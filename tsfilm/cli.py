@@ -57,6 +57,7 @@ def _train(args: argparse.Namespace) -> int:
         lowpass=not args.no_lowpass,
         patch_length=args.patch_length,
         max_epochs=args.epochs,
+        max_time=args.max_time,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         sample_rate=data.rate,
@@ -140,6 +141,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--size", choices=sorted(SIZES), default="small")
     train.add_argument("--epochs", type=int, default=20)
+    train.add_argument(
+        "--max-time", type=float, default=None, help="training budget in seconds (default: none)"
+    )
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--learning-rate", type=float, default=3e-4)
     train.add_argument("--patch-length", type=int, default=8192)

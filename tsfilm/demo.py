@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from tsfilm.estimators.budget import fit_within
-
 __all__ = ["DemoSettings", "run_demo"]
+
+#: Networks train on all their data until their time budget (``max_time``) is spent.
+_BUDGET = {"max_epochs": 100_000, "patience": None, "validation_fraction": 0.0}
 
 SPEECH_TRAIN = ("en_US_f_Allison", "fr_CA_f_June", "it_IT_m_Carlo")
 SPEECH_TEST = "ru_RU_f_IvrvoiceRU"
@@ -134,7 +135,7 @@ def _evaluate_sr(est, signals: list[np.ndarray]) -> tuple[float, float, list[np.
 def _super_resolution(
     report: _Report, dataset: str, train: list, test: list, rate: int, settings: DemoSettings
 ) -> None:
-    from tsfilm.io import resample, write_audio
+    from tsfilm.io import resample_audio, write_audio
     from tsfilm.plotting import plot_learning_curves, plot_spectrograms
     from tsfilm.preprocessing import degrade
     from tsfilm.registry import make_model
@@ -151,11 +152,13 @@ def _super_resolution(
                 batch_size=16,
                 learning_rate=1e-3,
                 random_state=settings.seed,
+                sample_rate=rate,
+                **_BUDGET,
+                max_time=settings.sr_seconds,
             )
-            params.update(sample_rate=rate)
         est = make_model(name, task="super_resolution", **params)
         start = time.perf_counter()
-        fit_within(est, _segments(train, 16384), seconds=settings.sr_seconds, series_per_step=32)
+        est.fit(_segments(train, 16384))
         fit_seconds = time.perf_counter() - start
         snr_db, lsd_db, preds = _evaluate_sr(est, test)
         report.rows.append(
@@ -180,7 +183,7 @@ def _super_resolution(
     original = test[example]
     low = degrade(original, RATIO)
     shown = {
-        "low-rate": resample(low, rate // RATIO, rate)[: original.shape[-1]],
+        "low-rate": resample_audio(low, rate // RATIO, rate)[: original.shape[-1]],
         "spline": outputs["spline"],
         "tfilm": outputs["tfilm"],
         "original": original,
@@ -246,10 +249,14 @@ def _imputation(report: _Report, settings: DemoSettings) -> None:
     _say(f"retail: {train.shape[0]} training items, {test.shape[0]} test items x {X.shape[1]} days")
     fills = {}
     for name in ("spline", "conv", "tfilm"):
-        params = {} if name == "spline" else {"random_state": settings.seed}
+        params = (
+            {}
+            if name == "spline"
+            else {"random_state": settings.seed, **_BUDGET, "max_time": settings.impute_seconds}
+        )
         est = make_model(name, task="imputation", **params)
         start = time.perf_counter()
-        fit_within(est, train, seconds=settings.impute_seconds, series_per_step=64)
+        est.fit(train)
         fit_seconds = time.perf_counter() - start
         filled = est.transform(hidden_X)
         fills[name] = filled

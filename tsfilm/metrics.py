@@ -19,7 +19,7 @@ from scipy.signal import ShortTimeFFT
 from scipy.signal.windows import hann
 from sklearn.metrics import make_scorer
 
-from tsfilm.preprocessing.resample import _float_signal
+from tsfilm.preprocessing._checks import check_series
 
 __all__ = [
     "lsd",
@@ -40,8 +40,8 @@ _STFT_BATCH_VALUES = 2**24
 
 def _paired_signals(y_true: object, y_pred: object) -> tuple[np.ndarray, np.ndarray]:
     """Validate two finite signal arrays of one shape; return them as (n_examples, ...)."""
-    y_true = _float_signal(y_true, "y_true")
-    y_pred = _float_signal(y_pred, "y_pred")
+    y_true = check_series(y_true, "y_true")
+    y_pred = check_series(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true and y_pred must have the same shape; got y_true {y_true.shape} and "
@@ -243,8 +243,8 @@ def lsd(
 
 def _masked_errors(y_true: object, y_pred: object, mask: object, normalize: bool) -> np.ndarray:
     """Return the (optionally normalised) errors on the masked entries, as a 1-D array."""
-    y_true = _float_signal(y_true, "y_true", allow_nonfinite=True)
-    y_pred = _float_signal(y_pred, "y_pred", allow_nonfinite=True)
+    y_true = check_series(y_true, "y_true", allow_nan=True)
+    y_pred = check_series(y_pred, "y_pred", allow_nan=True)
     mask = np.asarray(mask)
     if mask.dtype != bool:
         raise TypeError(
@@ -389,7 +389,7 @@ def _hidden_entries(X: object, y: object, missing_values: float) -> np.ndarray:
             "search.fit(X_with_missing, y_complete)."
         )
     X = np.asarray(X)
-    y = _float_signal(y, "y", allow_nonfinite=True)
+    y = check_series(y, "y", allow_nan=True)
     if X.shape != y.shape:
         raise ValueError(
             f"X and the reference y must have the same shape; got X {X.shape} and y {y.shape}."

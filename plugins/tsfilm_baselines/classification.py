@@ -1,10 +1,12 @@
 """The paper's classification baselines: SmallCNN (no TFiLM) and a one-layer LSTM.
 
-Each is a thin subclass of a TFiLM classifier that swaps the network body
-(``_build_body``) and lists its own hyper-parameters, so input handling, training,
+Each combines the input mixin of the TFiLM model it is compared with
+(:class:`tsfilm.estimators.SeriesInputMixin` or :class:`tsfilm.estimators.TextInputMixin`)
+with :class:`tsfilm.estimators.BaseSequenceClassifier` and its own body and
+hyper-parameters, so input handling, training,
 ``predict``/``predict_proba``/``decision_function``/``embed`` and model files are the
-same as for the TFiLM model it is compared with. Registered for the task
-``"classification"``:
+same. The SmallCNN baselines are the TFiLM networks with ``tfilm=False``, without the
+TFiLM parameters. Registered for the task ``"classification"``:
 
 - ``"smallcnn"``: :class:`SmallCNNSequenceClassifier`, numeric series;
 - ``"lstm"``: :class:`LSTMSequenceClassifier`, numeric series;
@@ -16,14 +18,20 @@ from __future__ import annotations
 
 import re
 import textwrap
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
-from tsfilm.estimators import TFiLMSequenceClassifier, TFiLMTextClassifier
-from tsfilm.estimators._base import document_engine_params
-from tsfilm.nn import LSTMClassifier, SmallCNN
+from tsfilm.estimators import (
+    SMALLCNN_CONSTRAINTS,
+    BaseSequenceClassifier,
+    SeriesInputMixin,
+    TextInputMixin,
+    document_engine_params,
+)
+from tsfilm.nn import LSTMClassifier
 from tsfilm.registry import register
+from tsfilm.validation import int_at_least
 
 __all__ = [
     "LSTMSequenceClassifier",
@@ -82,9 +90,36 @@ def _fill(doc: str, **parts: str) -> str:
     return doc
 
 
+#: The SmallCNN parameters the baselines expose: TFiLM's, without the TFiLM layers'.
+_CNN_CONSTRAINTS = {
+    k: v
+    for k, v in SMALLCNN_CONSTRAINTS.items()
+    if k in ("n_filters", "kernel_size", "n_layers", "pool")
+}
+
+
+class _LSTMBody:
+    """The one-layer LSTM body of the LSTM baselines."""
+
+    _body_constraints: ClassVar[dict[str, list]] = {
+        "hidden_size": [int_at_least(1)],
+        "bidirectional": ["boolean"],
+    }
+
+    def build_body(self, in_channels: int, n_classes: int) -> torch.nn.Module:
+        """A :class:`tsfilm.nn.LSTMClassifier`."""
+        return LSTMClassifier(
+            in_channels,
+            n_classes,
+            hidden_size=int(self.hidden_size),
+            bidirectional=bool(self.bidirectional),
+            dropout=self.dropout,
+        )
+
+
 # ---------------------------------------------------------------------- numeric series
 @register("smallcnn", task="classification")
-class SmallCNNSequenceClassifier(TFiLMSequenceClassifier):
+class SmallCNNSequenceClassifier(SeriesInputMixin, BaseSequenceClassifier):
     """Time-series classification with the SmallCNN baseline: TFiLM's network without TFiLM.
 
     :class:`tsfilm.TFiLMSequenceClassifier` with the TFiLM layers removed: per-channel
@@ -109,10 +144,16 @@ best_epoch_
     >>> import numpy as np
     >>> from tsfilm_baselines.classification import SmallCNNSequenceClassifier
     >>> X = np.random.default_rng(0).normal(size=(6, 32))
-    >>> clf = SmallCNNSequenceClassifier(**SmallCNNSequenceClassifier.get_test_params())
+    >>> clf = SmallCNNSequenceClassifier(**SmallCNNSequenceClassifier.get_test_params()[0])
     >>> clf.fit(X, [0, 1, 0, 1, 0, 1]).predict_proba(X).shape
     (6, 2)
     """
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **SeriesInputMixin._parameter_constraints,
+        **_CNN_CONSTRAINTS,
+    }
+    network_defaults: ClassVar[dict[str, Any]] = {"tfilm": False}
 
     def __init__(
         self,
@@ -128,6 +169,7 @@ best_epoch_
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.1,
         patience: int | None = 20,
+        max_time: float | None = None,
         device: Any = "auto",
         precision: str = "float32",
         n_threads: int | None = None,
@@ -146,6 +188,7 @@ best_epoch_
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.max_time = max_time
         self.device = device
         self.precision = precision
         self.n_threads = n_threads
@@ -154,28 +197,36 @@ best_epoch_
         self.warm_start = warm_start
 
     @classmethod
-    def get_test_params(cls) -> dict[str, Any]:
-        """Hyper-parameters of a very small, fast model, for tests and examples."""
-        params = TFiLMSequenceClassifier.get_test_params()
-        for name in ("block_length",):
-            params.pop(name)
-        return params
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small, fast settings for tests and examples.
 
-    def _build_body(self, in_channels: int, n_classes: int) -> torch.nn.Module:
-        return SmallCNN(
-            in_channels,
-            n_classes,
-            n_filters=self._int_param("n_filters"),
-            kernel_size=self._int_param("kernel_size"),
-            n_layers=self._int_param("n_layers"),
-            dropout=self.dropout,
-            tfilm=False,
-            pool=self._int_param("pool"),
-        )
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Only "default" is defined.
+
+        Returns
+        -------
+        list of dict
+            A two-layer CNN, and a one-layer one without pooling.
+        """
+        tiny = {
+            "embedding_dim": 8,
+            "dropout": 0.0,
+            "max_epochs": 5,
+            "batch_size": 32,
+            "learning_rate": 1e-2,
+            "validation_fraction": 0.0,
+            "random_state": 0,
+            "n_filters": 8,
+            "kernel_size": 3,
+            "n_layers": 2,
+        }
+        return [tiny, {**tiny, "n_layers": 1, "pool": 1}]
 
 
 @register("lstm", task="classification")
-class LSTMSequenceClassifier(TFiLMSequenceClassifier):
+class LSTMSequenceClassifier(_LSTMBody, SeriesInputMixin, BaseSequenceClassifier):
     """Time-series classification with the one-layer LSTM baseline.
 
     Per-channel standardisation and a 1x1 convolution, as in
@@ -201,10 +252,15 @@ best_epoch_
     >>> import numpy as np
     >>> from tsfilm_baselines.classification import LSTMSequenceClassifier
     >>> X = np.random.default_rng(0).normal(size=(6, 32))
-    >>> clf = LSTMSequenceClassifier(**LSTMSequenceClassifier.get_test_params())
+    >>> clf = LSTMSequenceClassifier(**LSTMSequenceClassifier.get_test_params()[0])
     >>> clf.fit(X, [0, 1, 0, 1, 0, 1]).embed(X).shape
     (6, 8)
     """
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **SeriesInputMixin._parameter_constraints,
+        **_LSTMBody._body_constraints,
+    }
 
     def __init__(
         self,
@@ -218,6 +274,7 @@ best_epoch_
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.1,
         patience: int | None = 20,
+        max_time: float | None = None,
         device: Any = "auto",
         precision: str = "float32",
         n_threads: int | None = None,
@@ -234,6 +291,7 @@ best_epoch_
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.max_time = max_time
         self.device = device
         self.precision = precision
         self.n_threads = n_threads
@@ -242,26 +300,35 @@ best_epoch_
         self.warm_start = warm_start
 
     @classmethod
-    def get_test_params(cls) -> dict[str, Any]:
-        """Hyper-parameters of a very small, fast model, for tests and examples."""
-        params = TFiLMSequenceClassifier.get_test_params()
-        for name in ("n_filters", "kernel_size", "n_layers", "block_length"):
-            params.pop(name)
-        return {**params, "hidden_size": 8}
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small, fast settings for tests and examples.
 
-    def _build_body(self, in_channels: int, n_classes: int) -> torch.nn.Module:
-        return LSTMClassifier(
-            in_channels,
-            n_classes,
-            hidden_size=self._int_param("hidden_size"),
-            bidirectional=bool(self.bidirectional),
-            dropout=self.dropout,
-        )
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Only "default" is defined.
+
+        Returns
+        -------
+        list of dict
+            A unidirectional LSTM, and a bidirectional one.
+        """
+        tiny = {
+            "embedding_dim": 8,
+            "dropout": 0.0,
+            "max_epochs": 5,
+            "batch_size": 32,
+            "learning_rate": 1e-2,
+            "validation_fraction": 0.0,
+            "random_state": 0,
+            "hidden_size": 8,
+        }
+        return [tiny, {**tiny, "bidirectional": True}]
 
 
 # ---------------------------------------------------------------------- texts
 @register("smallcnn_text", task="classification")
-class SmallCNNTextClassifier(TFiLMTextClassifier):
+class SmallCNNTextClassifier(TextInputMixin, BaseSequenceClassifier):
     """Text classification with the SmallCNN baseline of the paper's Table 5.
 
     :class:`tsfilm.TFiLMTextClassifier` with the TFiLM layers removed: token
@@ -284,10 +351,16 @@ class SmallCNNTextClassifier(TFiLMTextClassifier):
     Examples
     --------
     >>> from tsfilm_baselines.classification import SmallCNNTextClassifier
-    >>> clf = SmallCNNTextClassifier(**SmallCNNTextClassifier.get_test_params())
+    >>> clf = SmallCNNTextClassifier(**SmallCNNTextClassifier.get_test_params()[0])
     >>> clf.fit(["good", "bad", "so good", "so bad"], [1, 0, 1, 0]).classes_.tolist()
     [0, 1]
     """
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **TextInputMixin._parameter_constraints,
+        **_CNN_CONSTRAINTS,
+    }
+    network_defaults: ClassVar[dict[str, Any]] = {"tfilm": False}
 
     def __init__(
         self,
@@ -308,6 +381,7 @@ class SmallCNNTextClassifier(TFiLMTextClassifier):
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.1,
         patience: int | None = 3,
+        max_time: float | None = None,
         device: Any = "auto",
         precision: str = "float32",
         n_threads: int | None = None,
@@ -331,6 +405,7 @@ class SmallCNNTextClassifier(TFiLMTextClassifier):
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.max_time = max_time
         self.device = device
         self.precision = precision
         self.n_threads = n_threads
@@ -339,27 +414,37 @@ class SmallCNNTextClassifier(TFiLMTextClassifier):
         self.warm_start = warm_start
 
     @classmethod
-    def get_test_params(cls) -> dict[str, Any]:
-        """Hyper-parameters of a very small, fast model, for tests and examples."""
-        params = TFiLMTextClassifier.get_test_params()
-        params.pop("block_length")
-        return params
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small, fast settings for tests and examples.
 
-    def _build_body(self, in_channels: int, n_classes: int) -> torch.nn.Module:
-        return SmallCNN(
-            in_channels,
-            n_classes,
-            n_filters=self._int_param("n_filters"),
-            kernel_size=self._int_param("kernel_size"),
-            n_layers=self._int_param("n_layers"),
-            dropout=self.dropout,
-            tfilm=False,
-            pool=self._int_param("pool"),
-        )
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Only "default" is defined.
+
+        Returns
+        -------
+        list of dict
+            A two-layer CNN on words, and a one-layer one on characters.
+        """
+        tiny = {
+            "max_length": 16,
+            "embedding_dim": 8,
+            "dropout": 0.0,
+            "max_epochs": 15,
+            "batch_size": 8,
+            "learning_rate": 1e-2,
+            "validation_fraction": 0.0,
+            "random_state": 0,
+            "n_filters": 8,
+            "kernel_size": 3,
+            "n_layers": 2,
+        }
+        return [tiny, {**tiny, "tokenizer": "char", "max_length": 32, "n_layers": 1}]
 
 
 @register("lstm_text", task="classification")
-class LSTMTextClassifier(TFiLMTextClassifier):
+class LSTMTextClassifier(_LSTMBody, TextInputMixin, BaseSequenceClassifier):
     """Text classification with the one-layer LSTM baseline of the paper's Table 5.
 
     Token embeddings, as in :class:`tsfilm.TFiLMTextClassifier`, then
@@ -383,10 +468,15 @@ class LSTMTextClassifier(TFiLMTextClassifier):
     Examples
     --------
     >>> from tsfilm_baselines.classification import LSTMTextClassifier
-    >>> clf = LSTMTextClassifier(**LSTMTextClassifier.get_test_params())
+    >>> clf = LSTMTextClassifier(**LSTMTextClassifier.get_test_params()[0])
     >>> clf.fit(["good", "bad", "so good", "so bad"], ["+", "-", "+", "-"]).embed(["ok"]).shape
     (1, 8)
     """
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **TextInputMixin._parameter_constraints,
+        **_LSTMBody._body_constraints,
+    }
 
     def __init__(
         self,
@@ -405,6 +495,7 @@ class LSTMTextClassifier(TFiLMTextClassifier):
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.1,
         patience: int | None = 3,
+        max_time: float | None = None,
         device: Any = "auto",
         precision: str = "float32",
         n_threads: int | None = None,
@@ -426,6 +517,7 @@ class LSTMTextClassifier(TFiLMTextClassifier):
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.max_time = max_time
         self.device = device
         self.precision = precision
         self.n_threads = n_threads
@@ -434,21 +526,31 @@ class LSTMTextClassifier(TFiLMTextClassifier):
         self.warm_start = warm_start
 
     @classmethod
-    def get_test_params(cls) -> dict[str, Any]:
-        """Hyper-parameters of a very small, fast model, for tests and examples."""
-        params = TFiLMTextClassifier.get_test_params()
-        for name in ("n_filters", "n_layers", "block_length"):
-            params.pop(name)
-        return {**params, "hidden_size": 8}
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small, fast settings for tests and examples.
 
-    def _build_body(self, in_channels: int, n_classes: int) -> torch.nn.Module:
-        return LSTMClassifier(
-            in_channels,
-            n_classes,
-            hidden_size=self._int_param("hidden_size"),
-            bidirectional=bool(self.bidirectional),
-            dropout=self.dropout,
-        )
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Only "default" is defined.
+
+        Returns
+        -------
+        list of dict
+            A unidirectional LSTM on words, and a bidirectional one.
+        """
+        tiny = {
+            "max_length": 16,
+            "embedding_dim": 8,
+            "dropout": 0.0,
+            "max_epochs": 15,
+            "batch_size": 8,
+            "learning_rate": 1e-2,
+            "validation_fraction": 0.0,
+            "random_state": 0,
+            "hidden_size": 8,
+        }
+        return [tiny, {**tiny, "bidirectional": True}]
 
 
 SmallCNNSequenceClassifier.__doc__ = _fill(

@@ -11,17 +11,23 @@ observed values bit-for-bit), shared through
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from scipy.interpolate import make_interp_spline
 from torch import nn
 
-from tsfilm.estimators import BaseSeriesImputer, TFiLMImputer, TorchImputer
-from tsfilm.estimators._base import document_engine_params
+from tsfilm.estimators import (
+    BaseSeriesImputer,
+    TorchImputer,
+    UNetImputer,
+    document_engine_params,
+)
 from tsfilm.nn import DenseDNN
 from tsfilm.registry import register
+from tsfilm.validation import StrictInterval
 
 __all__ = ["ConvImputer", "DNNImputer", "SplineImputer"]
 
@@ -90,20 +96,31 @@ class SplineImputer(BaseSeriesImputer):
         self.missing_values = missing_values
 
     @classmethod
-    def get_test_params(cls) -> dict[str, Any]:
-        """Parameters for tests (the defaults: the spline has nothing to size)."""
-        return {}
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Settings for tests: NaN-coded and zero-coded missing values.
 
-    def _fit(self, signals, observed) -> None:
-        pass
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Only "default" is defined.
 
-    def _impute(self, values, observed):
+        Returns
+        -------
+        list of dict
+        """
+        return [{}, {"missing_values": 0.0}]
+
+    def fit_signals(self, signals, observed) -> None:
+        """Nothing to learn: ``fit`` has read the layout and the channel means."""
+
+    def impute_signals(self, values, observed):
+        """The spline through the observed points of every series and channel."""
         if isinstance(values, np.ndarray):
             flat_values = values.reshape(-1, values.shape[-1])
             flat_observed = observed.reshape(-1, values.shape[-1])
             filled = [_spline_fill(v, m) for v, m in zip(flat_values, flat_observed, strict=True)]
             return np.asarray(filled).reshape(values.shape)
-        return [self._impute(v, m) for v, m in zip(values, observed, strict=True)]
+        return [self.impute_signals(v, m) for v, m in zip(values, observed, strict=True)]
 
 
 class _WindowDNN(nn.Module):
@@ -190,6 +207,13 @@ class DNNImputer(TorchImputer):
     False
     """
 
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **TorchImputer._parameter_constraints,
+        "hidden_sizes": ["array-like"],
+        "dropout": [StrictInterval(Real, 0, 1, closed="left")],
+    }
+    fixed_length: ClassVar[bool] = True
+
     def __init__(
         self,
         *,
@@ -204,6 +228,7 @@ class DNNImputer(TorchImputer):
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.1,
         patience: int | None = 10,
+        max_time: float | None = None,
         device: Any = "auto",
         precision: str = "float32",
         n_threads: int | None = None,
@@ -222,6 +247,7 @@ class DNNImputer(TorchImputer):
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.max_time = max_time
         self.device = device
         self.precision = precision
         self.n_threads = n_threads
@@ -230,9 +256,21 @@ class DNNImputer(TorchImputer):
         self.warm_start = warm_start
 
     @classmethod
-    def get_test_params(cls) -> dict[str, Any]:
-        """Hyper-parameters of a very small, fast model, for tests and examples."""
-        return {
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small, fast settings for tests and examples.
+
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Only "default" is defined.
+
+        Returns
+        -------
+        list of dict
+            A one-layer network on 16-step windows, and a two-layer one with standard
+            scaling.
+        """
+        tiny = {
             "window_length": 16,
             "hidden_sizes": (16,),
             "dropout": 0.0,
@@ -240,11 +278,10 @@ class DNNImputer(TorchImputer):
             "batch_size": 8,
             "random_state": 0,
         }
+        return [tiny, {**tiny, "hidden_sizes": (16, 16), "scaling": "standard"}]
 
-    def _fixed_length(self) -> int:
-        return self.window_length_
-
-    def _build_module(self) -> _WindowDNN:
+    def build_module(self) -> _WindowDNN:
+        """The dense network on flattened windows of ``window_length_`` steps."""
         return _WindowDNN(self.n_channels_, self.window_length_, self.hidden_sizes, self.dropout)
 
 
@@ -252,20 +289,39 @@ document_engine_params(DNNImputer)
 
 
 @register("conv", task="imputation")
-class ConvImputer(TFiLMImputer):
+class ConvImputer(UNetImputer):
     """The TFiLM imputer with its TFiLM layers removed: the paper's "Conv" baseline.
 
-    Everything else is :class:`tsfilm.TFiLMImputer`: the same U-Net convolutions, skip
-    connections and residual, scaling, self-supervised training and chunked
-    ``transform``, and the same parameters except ``tfilm``. The difference between the
-    two measures what TFiLM adds. ``block_length``, ``rnn`` and ``modulation`` are kept
-    so that parameters can be copied between the two, and have no effect here.
+    The same U-Net convolutions, skip connections and residual, scaling,
+    self-supervised training and chunked ``transform`` as :class:`tsfilm.TFiLMImputer`,
+    which it shares its code with (:class:`tsfilm.estimators.UNetImputer`), and the same
+    parameters except those of the TFiLM layers (``block_length``, ``rnn``,
+    ``modulation``, ``tfilm``). ``TFiLMImputer(tfilm=False)`` builds the same network;
+    the difference between the two models measures what TFiLM adds.
 
     Parameters
     ----------
-    **params
-        Every parameter of :class:`tsfilm.TFiLMImputer` except ``tfilm``, with the same
-        defaults.
+    missing_values : float, default=np.nan
+        Marker of a missing value: NaN, or a number such as 0 for zero-coded data.
+    window_length : int, default=256
+        Length of the random training windows.
+    mask_rate : float, default=0.2
+        Share of the observed values hidden in each training window.
+    scaling : {"log1p", "standard"} or None, default="log1p"
+        Per-series scaling, as in :class:`tsfilm.TFiLMImputer`.
+    depth : int, default=3
+        Number of down-sampling (and up-sampling) blocks of the U-Net.
+    width : float, default=0.125
+        Multiplies every block's number of filters.
+    max_filters : int, default=256
+        Cap on the filters of a block before ``width`` is applied.
+    skip, residual : bool, default=True
+        U-Net skip connections, residual from the value channels.
+    dropout : float, default=0.1
+        Dropout rate of every block.
+    chunk_length : int or None, default=None
+        Length of the chunks ``transform`` runs the network on (``window_length_``).
+    {engine}
 
     Attributes
     ----------
@@ -290,6 +346,8 @@ class ConvImputer(TFiLMImputer):
     (False, (4, 64))
     """
 
+    network_defaults: ClassVar[dict[str, Any]] = {"tfilm": False}
+
     def __init__(
         self,
         *,
@@ -300,9 +358,6 @@ class ConvImputer(TFiLMImputer):
         depth: int = 3,
         width: float = 0.125,
         max_filters: int = 256,
-        block_length: int = 16,
-        rnn: str = "bilstm",
-        modulation: str = "affine",
         skip: bool = True,
         residual: bool = True,
         dropout: float = 0.1,
@@ -312,6 +367,7 @@ class ConvImputer(TFiLMImputer):
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.1,
         patience: int | None = 10,
+        max_time: float | None = None,
         device: Any = "auto",
         precision: str = "float32",
         n_threads: int | None = None,
@@ -319,31 +375,55 @@ class ConvImputer(TFiLMImputer):
         verbose: int = 0,
         warm_start: bool = False,
     ) -> None:
-        super().__init__(
-            missing_values=missing_values,
-            window_length=window_length,
-            mask_rate=mask_rate,
-            scaling=scaling,
-            depth=depth,
-            width=width,
-            max_filters=max_filters,
-            block_length=block_length,
-            rnn=rnn,
-            modulation=modulation,
-            tfilm=False,
-            skip=skip,
-            residual=residual,
-            dropout=dropout,
-            chunk_length=chunk_length,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            validation_fraction=validation_fraction,
-            patience=patience,
-            device=device,
-            precision=precision,
-            n_threads=n_threads,
-            random_state=random_state,
-            verbose=verbose,
-            warm_start=warm_start,
-        )
+        self.missing_values = missing_values
+        self.window_length = window_length
+        self.mask_rate = mask_rate
+        self.scaling = scaling
+        self.depth = depth
+        self.width = width
+        self.max_filters = max_filters
+        self.skip = skip
+        self.residual = residual
+        self.dropout = dropout
+        self.chunk_length = chunk_length
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.max_time = max_time
+        self.device = device
+        self.precision = precision
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    @classmethod
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small, fast settings for tests and examples.
+
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Only "default" is defined.
+
+        Returns
+        -------
+        list of dict
+            A one-level U-Net, and a two-level one without skip connections.
+        """
+        tiny = {
+            "window_length": 32,
+            "depth": 1,
+            "width": 0.1,
+            "max_filters": 64,
+            "dropout": 0.0,
+            "max_epochs": 2,
+            "batch_size": 16,
+            "random_state": 0,
+        }
+        return [tiny, {**tiny, "depth": 2, "skip": False}]
+
+
+document_engine_params(ConvImputer)

@@ -11,17 +11,24 @@ as ``"spline"``, ``"dnn"`` and ``"conv"``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from tsfilm.estimators import SuperResolverMixin, TFiLMSuperResolver, TorchEstimator
-from tsfilm.estimators._base import document_engine_params
+from tsfilm.estimators import (
+    SuperResolverMixin,
+    TorchEstimator,
+    UNetSuperResolver,
+    document_engine_params,
+    grid_windows,
+    random_windows,
+)
 from tsfilm.nn import DenseDNN
-from tsfilm.preprocessing import chunk_spans, overlap_add
 from tsfilm.registry import register
+from tsfilm.validation import Signals, StrictInterval, int_at_least
 
 __all__ = ["ConvSuperResolver", "DNNSuperResolver", "SplineSuperResolver"]
 
@@ -75,48 +82,26 @@ class SplineSuperResolver(SuperResolverMixin, BaseEstimator):
         self.lowpass = lowpass
 
     @classmethod
-    def get_test_params(cls) -> dict[str, Any]:
-        """Parameters for tests (the defaults: the spline has nothing to size)."""
-        return {}
-
-    def fit(self, X, y=None) -> SplineSuperResolver:
-        """Read the ratio and the number of channels from the data.
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Settings for tests: the spline has nothing to size but how ``fit(X)`` degrades.
 
         Parameters
         ----------
-        X : array-like of shape (n_series, n_low) or (n_series, n_channels, n_low), or list
-            Low-rate signals when ``y`` is given; otherwise the high-rate signals.
-        y : array-like of shape (n_series, n_high) or (n_series, n_channels, n_high), or None
-            High-rate signals, ``n_high = ratio * n_low``.
+        parameter_set : str, default="default"
+            Only "default" is defined.
 
         Returns
         -------
-        self : SplineSuperResolver
-            The fitted estimator.
+        list of dict
         """
-        self._check_ratio_param()
-        low, high, ratio = self._pairs(X, y)
-        self.ratio_ = ratio
-        self.n_channels_ = high.n_channels
-        self._set_n_features_in(low)
-        return self
+        return [{}, {"lowpass": False}]
 
-    def predict(self, X) -> np.ndarray | list[np.ndarray]:
-        """Interpolate low-rate signals to the high rate.
+    def fit_signals(self, low: Signals, high: Signals) -> None:
+        """Nothing to learn: ``fit`` has read the ratio and the channels."""
 
-        Parameters
-        ----------
-        X : array-like of shape (n_series, n_low) or (n_series, n_channels, n_low), or list
-            Low-rate signals of any length.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_series, n_high) or (n_series, n_channels, n_high), or list
-            ``n_high = n_low * ratio_``, in the layout of ``X``; float32 for float32 input,
-            float64 otherwise.
-        """
-        low = self._check_predict_input(X)
-        return low.restore(self._upsample(low, self.ratio_, low.lengths * self.ratio_))
+    def predict_signals(self, low: Signals) -> np.ndarray | list[np.ndarray]:
+        """The cubic spline to the high rate (float32 for float32 input)."""
+        return self.spline(low)
 
 
 @register("dnn", task="super_resolution")
@@ -198,13 +183,16 @@ class DNNSuperResolver(SuperResolverMixin, TorchEstimator):
     (4, 256)
     """
 
-    _saved_attributes: ClassVar[tuple[str, ...]] = (
-        *TorchEstimator._saved_attributes,
-        "ratio_",
-        "n_channels_",
-        "scale_",
-        "n_features_in_",
-    )
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **SuperResolverMixin._parameter_constraints,
+        **TorchEstimator._parameter_constraints,
+        "patch_length": [int_at_least(2)],
+        "hidden_sizes": ["array-like"],
+        "dropout": [StrictInterval(Real, 0, 1, closed="left")],
+        "overlap": [int_at_least(0), None],
+        "sample_rate": [int_at_least(1), None],
+    }
+    _saved_attributes: ClassVar[tuple[str, ...]] = UNetSuperResolver._saved_attributes
 
     def __init__(
         self,
@@ -221,6 +209,7 @@ class DNNSuperResolver(SuperResolverMixin, TorchEstimator):
         learning_rate: float = 3e-4,
         validation_fraction: float = 0.1,
         patience: int | None = 10,
+        max_time: float | None = None,
         device: Any = "auto",
         precision: str = "float32",
         n_threads: int | None = None,
@@ -240,6 +229,7 @@ class DNNSuperResolver(SuperResolverMixin, TorchEstimator):
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.max_time = max_time
         self.device = device
         self.precision = precision
         self.n_threads = n_threads
@@ -248,92 +238,52 @@ class DNNSuperResolver(SuperResolverMixin, TorchEstimator):
         self.warm_start = warm_start
 
     @classmethod
-    def get_test_params(cls) -> dict[str, Any]:
-        """Hyper-parameters of a very small, fast model, for tests and examples."""
-        return {
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small, fast settings for tests and examples.
+
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Only "default" is defined.
+
+        Returns
+        -------
+        list of dict
+            A one-layer network on 32-sample patches, and a two-layer one with dropout
+            and non-overlapping windows.
+        """
+        tiny = {
             "patch_length": 32,
             "hidden_sizes": (16,),
             "max_epochs": 2,
             "batch_size": 8,
             "random_state": 0,
         }
-
-    # ------------------------------------------------------------------ data
-    def _check_params(self) -> None:
-        self._check_ratio_param()
-        if (
-            isinstance(self.patch_length, bool)
-            or not isinstance(self.patch_length, (int, np.integer))
-            or self.patch_length < 2
-        ):
-            raise ValueError(f"patch_length must be an integer >= 2, got {self.patch_length!r}.")
-        self._overlap()
+        return [tiny, {**tiny, "hidden_sizes": (16, 16), "dropout": 0.1, "overlap": 0}]
 
     def _overlap(self) -> int:
-        if self.overlap is None:
-            return int(self.patch_length) // 4
-        if (
-            isinstance(self.overlap, bool)
-            or not isinstance(self.overlap, (int, np.integer))
-            or not 0 <= self.overlap < self.patch_length
-        ):
+        overlap = int(self.patch_length) // 4 if self.overlap is None else int(self.overlap)
+        if overlap >= self.patch_length:
             raise ValueError(
-                f"overlap must be an integer in [0, patch_length={self.patch_length}) or None, "
-                f"got {self.overlap!r}."
+                f"overlap must be smaller than patch_length={self.patch_length}, got {overlap}."
             )
-        return int(self.overlap)
-
-    def _padded(self, x: np.ndarray) -> np.ndarray:
-        """A (C, T) signal, zero-padded at the end to at least ``patch_length`` samples."""
-        missing = self.patch_length - x.shape[-1]
-        return np.pad(x, ((0, 0), (0, missing))) if missing > 0 else x
+        return overlap
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y=None) -> DNNSuperResolver:
-        """Train on paired signals, or on high-rate signals degraded by ``ratio``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_series, n_low) or (n_series, n_channels, n_low), or list
-            Low-rate signals when ``y`` is given; otherwise the high-rate signals. A list
-            of arrays of different lengths is accepted.
-        y : array-like of shape (n_series, n_high) or (n_series, n_channels, n_high), or None
-            High-rate targets, ``n_high = ratio * n_low``.
-
-        Returns
-        -------
-        self : DNNSuperResolver
-            The fitted estimator.
-        """
-        self._check_params()
-        self._check_engine_params()
-        low, high, ratio = self._pairs(X, y)
-        if not self._continues_fit(ratio, high):
-            self.ratio_ = ratio
-            self.n_channels_ = high.n_channels
-            self.scale_ = self._signal_scale(high)
-        self._set_n_features_in(low)
-        upsampled = self._upsample(low, ratio, high.lengths)
+    def fit_signals(self, low: Signals, high: Signals) -> None:
+        """Train the network on spline-upsampled ``low`` against ``high``."""
+        self._overlap()
+        if not self._warm():
+            self.scale_ = self.signal_scale(high)
 
         def tensors(arrays) -> list[torch.Tensor]:
-            return [
-                torch.as_tensor(self._padded(np.asarray(a, dtype=np.float32) / self.scale_))
-                for a in arrays
-            ]
+            return [torch.as_tensor(np.asarray(a, dtype=np.float32) / self.scale_) for a in arrays]
 
-        inputs, targets = tensors(upsampled), tensors(high.arrays)
-        seed = self._seed()
-        train_idx, valid_idx = self._split_series(len(inputs), seed)
-        train = ([inputs[i] for i in train_idx], [targets[i] for i in train_idx])
-        valid = (
-            ([inputs[i] for i in valid_idx], [targets[i] for i in valid_idx])
-            if len(valid_idx)
-            else None
-        )
-        self._run_training(train, valid, seed)
-        return self
+        inputs, targets = tensors(self.spline(low, high.lengths)), tensors(high.arrays)
+        self.run_training((inputs, targets), self._seed())
 
-    def _build_module(self) -> DenseDNN:
+    def build_module(self) -> DenseDNN:
+        """The dense network on flattened patches of every channel."""
         size = int(self.n_channels_) * int(self.patch_length)
         return DenseDNN(
             size,
@@ -343,104 +293,83 @@ class DNNSuperResolver(SuperResolverMixin, TorchEstimator):
             residual=True,
         )
 
-    def _train_batches(self, data, generator: torch.Generator) -> Iterator[tuple]:
-        inputs, targets = data
-        size = int(self.patch_length)
-        lengths = torch.tensor([t.shape[-1] for t in inputs])
-        # Every start position of every series is equally likely.
-        room = (lengths - size + 1).double()
-        n_patches = max(1, int(lengths.sum()) // size)
-        series = torch.multinomial(room, n_patches, replacement=True, generator=generator)
-        starts = (
-            torch.rand(n_patches, generator=generator, dtype=torch.float64) * room[series]
-        ).long()
-        for b in range(0, n_patches, self.batch_size):
-            pick = zip(
-                series[b : b + self.batch_size].tolist(),
-                starts[b : b + self.batch_size].tolist(),
-                strict=True,
-            )
-            x, y = zip(
-                *((inputs[s][:, t : t + size], targets[s][:, t : t + size]) for s, t in pick),
-                strict=True,
-            )
-            yield torch.stack(x).flatten(1), torch.stack(y).flatten(1)
+    def train_batches(self, data, generator: torch.Generator) -> Iterator[tuple]:
+        """Random patches (zero-padded when a series is shorter), flattened."""
+        for x, y in random_windows(data, int(self.patch_length), self.batch_size, generator):
+            yield x.flatten(1), y.flatten(1)
 
-    def _valid_batches(self, data) -> Iterator[tuple]:
-        inputs, targets = data
-        size = int(self.patch_length)
-        pick = [
-            (s, t) for s, x in enumerate(inputs) for t in range(0, x.shape[-1] - size + 1, size)
-        ]
-        for b in range(0, len(pick), self.batch_size):
-            part = pick[b : b + self.batch_size]
-            yield (
-                torch.stack([inputs[s][:, t : t + size] for s, t in part]).flatten(1),
-                torch.stack([targets[s][:, t : t + size] for s, t in part]).flatten(1),
-            )
+    def valid_batches(self, data) -> Iterator[tuple]:
+        """Patches covering every validation series, flattened."""
+        for x, y in grid_windows(data, int(self.patch_length), self.batch_size):
+            yield x.flatten(1), y.flatten(1)
 
-    def _loss(self, module: torch.nn.Module, batch: tuple) -> torch.Tensor:
+    def compute_loss(self, module: torch.nn.Module, batch: tuple) -> torch.Tensor:
+        """Root mean squared error per patch, averaged: the loss of the TFiLM network."""
         x, y = batch
-        # Root mean squared error per patch, averaged: the loss of the TFiLM network.
         return torch.sqrt(torch.mean((module(x).float() - y) ** 2, dim=1) + 1e-6).mean()
 
     # ------------------------------------------------------------------ predict
-    def predict(self, X) -> np.ndarray | list[np.ndarray]:
-        """Up-sample low-rate signals.
+    def predict_signals(self, low: Signals) -> list[np.ndarray]:
+        """The network on overlapping windows of the spline, cross-faded."""
+        size = int(self.patch_length)
+        scale = np.float32(self.scale_)
+        upsampled = self.spline(low)
+        with self.inference() as device:
 
-        Parameters
-        ----------
-        X : array-like of shape (n_series, n_low) or (n_series, n_channels, n_low), or list
-            Low-rate signals of any length, at the rate the model was trained for.
+            def forward(x: np.ndarray) -> np.ndarray:
+                n, channels, length = x.shape
+                x = np.pad(x / scale, ((0, 0), (0, 0), (0, size - length)))
+                batch = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
+                out = self.module_(batch.flatten(1)).float().cpu().numpy()
+                return out.reshape(n, channels, size)[..., :length] * scale
 
-        Returns
-        -------
-        y_pred : ndarray of shape (n_series, n_high) or (n_series, n_channels, n_high), or list
-            ``n_high = n_low * ratio_``, in the layout of ``X``, as float32.
-        """
-        low = self._check_predict_input(X)
-        overlap = self._overlap()
-        upsampled = self._upsample(low, self.ratio_, low.lengths * self.ratio_)
-        with self._inference() as device:
-            outputs = [self._predict_one(x, overlap, device) for x in upsampled]
-        return low.restore(np.stack(outputs) if low.is_dense else outputs)
-
-    def _predict_one(self, x: np.ndarray, overlap: int, device: torch.device) -> np.ndarray:
-        """One spline-upsampled (C, T) signal through the network, window by window."""
-        length = x.shape[-1]
-        padded = self._padded(np.asarray(x, dtype=np.float32) / np.float32(self.scale_))
-        spans = chunk_spans(padded.shape[-1], self.patch_length, overlap)
-        shape = (len(x), self.patch_length)
-
-        def outputs() -> Iterator[np.ndarray]:
-            for b in range(0, len(spans), self.batch_size):
-                windows = np.stack([padded[:, s:e] for s, e in spans[b : b + self.batch_size]])
-                batch = torch.from_numpy(windows.reshape(len(windows), -1)).to(device)
-                out = self.module_(batch).float().cpu().numpy()
-                yield from out.reshape(len(windows), *shape)
-
-        blended = overlap_add(outputs(), spans, padded.shape[-1], overlap)
-        return (blended[:, :length] * np.float32(self.scale_)).astype(np.float32, copy=False)
+            outputs = self.forward_windows(
+                low.lengths * self.ratio_,
+                lambda i, start, stop: upsampled[i][:, start:stop],
+                forward,
+                window=size,
+                overlap=self._overlap(),
+            )
+            return [out.astype(np.float32, copy=False) for out in outputs]
 
 
 document_engine_params(DNNSuperResolver)
 
 
 @register("conv", task="super_resolution")
-class ConvSuperResolver(TFiLMSuperResolver):
+class ConvSuperResolver(UNetSuperResolver):
     """The TFiLM U-Net with its TFiLM layers removed: the paper's "Conv" baseline.
 
-    Everything else is :class:`tsfilm.TFiLMSuperResolver`: the same convolutions,
-    sub-pixel up-sampling, skip connections, additive residual, training and chunked
-    prediction, and the same parameters except ``tfilm``. The difference between the
-    two measures what TFiLM adds. ``block_length``, ``rnn`` and ``modulation`` are kept
-    so that parameters can be copied between the two, and have no effect here.
+    The same convolutions, sub-pixel up-sampling, skip connections, additive residual,
+    training and chunked prediction as :class:`tsfilm.TFiLMSuperResolver`, which it
+    shares its code with (:class:`tsfilm.estimators.UNetSuperResolver`), and the same
+    parameters except those of the TFiLM layers (``block_length``, ``rnn``,
+    ``modulation``, ``tfilm``). ``TFiLMSuperResolver(tfilm=False)`` builds the same
+    network; the difference between the two models measures what TFiLM adds.
 
     Parameters
     ----------
-    **params
-        Every parameter of :class:`tsfilm.TFiLMSuperResolver` except ``tfilm``, with the
-        same defaults.
+    ratio : int or None, default=None
+        Up-sampling ratio r, as in :class:`tsfilm.TFiLMSuperResolver`.
+    lowpass : bool, default=True
+        How ``fit(X_high)`` degrades: low-pass decimation or plain subsampling.
+    patch_length : int, default=8192
+        Length of the training patches at the high rate.
+    depth : int, default=4
+        Number of down-sampling (and up-sampling) blocks.
+    width : float, default=1.0
+        Multiplies every block's number of filters.
+    max_filters : int, default=512
+        Cap on the filters of a block.
+    skip, residual : bool, default=True
+        U-Net skip connections and the additive residual.
+    dropout : float, default=0.5
+        Dropout rate of every block.
+    chunk_length : int or None, default=None
+        Length of the chunks ``predict`` runs the network on (``4 * patch_length``).
+    sample_rate : int or None, default=None
+        Sample rate (Hz) of the high-rate signals, kept with the model.
+    {engine}
 
     Attributes
     ----------
@@ -463,6 +392,8 @@ class ConvSuperResolver(TFiLMSuperResolver):
     False
     """
 
+    network_defaults: ClassVar[dict[str, Any]] = {"tfilm": False}
+
     def __init__(
         self,
         ratio: int | None = None,
@@ -472,9 +403,6 @@ class ConvSuperResolver(TFiLMSuperResolver):
         depth: int = 4,
         width: float = 1.0,
         max_filters: int = 512,
-        block_length: int = 256,
-        rnn: str = "lstm",
-        modulation: str = "affine",
         skip: bool = True,
         residual: bool = True,
         dropout: float = 0.5,
@@ -485,6 +413,7 @@ class ConvSuperResolver(TFiLMSuperResolver):
         learning_rate: float = 3e-4,
         validation_fraction: float = 0.1,
         patience: int | None = 10,
+        max_time: float | None = None,
         device: Any = "auto",
         precision: str = "float32",
         n_threads: int | None = None,
@@ -498,9 +427,6 @@ class ConvSuperResolver(TFiLMSuperResolver):
         self.depth = depth
         self.width = width
         self.max_filters = max_filters
-        self.block_length = block_length
-        self.rnn = rnn
-        self.modulation = modulation
         self.skip = skip
         self.residual = residual
         self.dropout = dropout
@@ -511,6 +437,7 @@ class ConvSuperResolver(TFiLMSuperResolver):
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.max_time = max_time
         self.device = device
         self.precision = precision
         self.n_threads = n_threads
@@ -518,5 +445,31 @@ class ConvSuperResolver(TFiLMSuperResolver):
         self.verbose = verbose
         self.warm_start = warm_start
 
-    def _network_kwargs(self) -> dict[str, Any]:
-        return {**super()._network_kwargs(), "tfilm": False}
+    @classmethod
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small, fast settings for tests and examples.
+
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Only "default" is defined.
+
+        Returns
+        -------
+        list of dict
+            A tiny U-Net, and a deeper one without skip connections.
+        """
+        tiny = {
+            "depth": 2,
+            "width": 0.05,
+            "max_filters": 16,
+            "patch_length": 64,
+            "dropout": 0.0,
+            "max_epochs": 2,
+            "batch_size": 8,
+            "random_state": 0,
+        }
+        return [tiny, {**tiny, "depth": 3, "skip": False}]
+
+
+document_engine_params(ConvSuperResolver)

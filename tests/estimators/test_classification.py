@@ -16,14 +16,14 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils._param_validation import InvalidParameterError
 
 import tsfilm
 from tsfilm import TFiLMSequenceClassifier
 from tsfilm.nn import SequenceClassifierNet, SmallCNN
 from tsfilm.registry import get_model
-from tsfilm.testing import check_plugin
 
-TINY = TFiLMSequenceClassifier.get_test_params()
+TINY = TFiLMSequenceClassifier.get_test_params()[0]
 
 
 def _waves(n: int = 40, length: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -46,10 +46,6 @@ def _waves(n: int = 40, length: int = 64, seed: int = 0) -> tuple[np.ndarray, np
 def fitted() -> tuple[TFiLMSequenceClassifier, np.ndarray, np.ndarray]:
     X, y = _waves()
     return TFiLMSequenceClassifier(**TINY).fit(X, y), X, y
-
-
-def test_check_plugin():
-    check_plugin(TFiLMSequenceClassifier)
 
 
 def test_registered_as_tfilm_for_classification():
@@ -232,15 +228,16 @@ def test_bad_targets(y, match):
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"n_filters": 0}, "n_filters must be a positive integer"),
-        ({"kernel_size": 2.5}, "kernel_size must be a positive integer"),
-        ({"rnn": "transformer"}, "rnn must be one of"),
-        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"n_filters": 0}, "'n_filters' parameter"),
+        ({"kernel_size": 2.5}, "'kernel_size' parameter"),
+        ({"rnn": "transformer"}, "'rnn' parameter"),
+        ({"batch_size": 0}, "'batch_size' parameter"),
+        ({"tfilm": "no"}, "'tfilm' parameter"),
     ],
 )
 def test_bad_parameters(params, match):
     X, y = _waves(n=8)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InvalidParameterError, match=match):
         TFiLMSequenceClassifier(**{**TINY, **params}).fit(X, y)
 
 

@@ -16,14 +16,14 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils._param_validation import InvalidParameterError
 
 import tsfilm
 from tsfilm import TFiLMImputer
 from tsfilm.metrics import masked_l2, masked_l2_scorer
 from tsfilm.preprocessing import hide_at_random
-from tsfilm.testing import check_plugin
 
-TINY = TFiLMImputer.get_test_params()
+TINY = TFiLMImputer.get_test_params()[0]
 LENGTH = 64
 
 
@@ -49,10 +49,6 @@ def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def fitted(data) -> TFiLMImputer:
     return TFiLMImputer(**TINY).fit(data[1])
-
-
-def test_check_plugin():
-    check_plugin(TFiLMImputer)
 
 
 def test_registered_and_exported():
@@ -176,18 +172,6 @@ def test_save_load_round_trip_and_pickle(fitted, data, tmp_path):
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(restored.transform(X_missing), fitted.transform(X_missing))
     assert clone(fitted).get_params() == fitted.get_params()
-
-
-def test_save_load_keeps_feature_names_and_zero_marker(data, tmp_path):
-    X, _, _ = data
-    X_zero, _ = hide_at_random(X, 0.2, random_state=1, missing_values=0)
-    frame = pd.DataFrame(X_zero, columns=[f"t{i}" for i in range(LENGTH)])
-    est = TFiLMImputer(**{**TINY, "missing_values": 0}).fit(frame)
-    est.save(tmp_path / "m.tsfilm")
-    loaded = tsfilm.load(tmp_path / "m.tsfilm")
-    assert loaded.missing_values == 0
-    np.testing.assert_array_equal(loaded.feature_names_in_, frame.columns)
-    np.testing.assert_array_equal(loaded.transform(frame), est.transform(frame))
 
 
 def test_multichannel_and_ragged_input():
@@ -320,16 +304,16 @@ def test_transform_checks(fitted, data):
 @pytest.mark.parametrize(
     ("param", "value", "match"),
     [
-        ("window_length", 0, "window_length must be a positive integer"),
-        ("mask_rate", 1.0, r"mask_rate must be a number in \(0, 1\)"),
-        ("scaling", "log", "scaling must be one of"),
-        ("chunk_length", 1, "chunk_length must be an integer >= 2"),
-        ("missing_values", "NA", "missing_values must be np.nan or a finite number"),
-        ("max_epochs", 0, "max_epochs must be a positive integer"),
+        ("window_length", 0, "'window_length' parameter"),
+        ("mask_rate", 1.0, "'mask_rate' parameter"),
+        ("scaling", "log", "'scaling' parameter"),
+        ("chunk_length", 1, "'chunk_length' parameter"),
+        ("missing_values", "NA", "'missing_values' parameter"),
+        ("max_epochs", 0, "'max_epochs' parameter"),
     ],
 )
 def test_bad_params_are_named(data, param, value, match):
-    with pytest.raises((ValueError, TypeError), match=match):
+    with pytest.raises(InvalidParameterError, match=match):
         TFiLMImputer(**{**TINY, param: value}).fit(data[1])
 
 

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.utils._param_validation import InvalidParameterError
 
 pytest.importorskip("soundfile")
 
 from tsfilm.io import audio
-from tsfilm.io.audio import read_audio, resample, write_audio
+from tsfilm.io.audio import read_audio, resample_audio, write_audio
 
 # One step of 16-bit PCM: the most a PCM_16 round trip may move a sample.
 PCM16_STEP = 1.0 / 32767
@@ -124,8 +125,17 @@ def test_write_rejects_bad_data(tmp_path, data, error, match):
 
 
 def test_write_rejects_bad_rate_extension_and_subtype(tmp_path):
-    with pytest.raises(ValueError, match="rate must be a positive integer"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'rate' parameter of write_audio must be an int in the range \[1, inf\)\. Got 0",
+    ):
         write_audio(tmp_path / "x.wav", np.zeros(10), 0)
+    with pytest.raises(InvalidParameterError, match="'rate' parameter of write_audio"):
+        write_audio(tmp_path / "x.wav", np.zeros(10), 8000.0)
+    with pytest.raises(InvalidParameterError, match="'path' parameter of write_audio"):
+        write_audio(None, np.zeros(10), 8000)
+    with pytest.raises(InvalidParameterError, match="'subtype' parameter of write_audio"):
+        write_audio(tmp_path / "x.wav", np.zeros(10), 8000, subtype=16)
     with pytest.raises(ValueError, match="Cannot tell the audio format"):
         write_audio(tmp_path / "x.mp4", np.zeros(10), 8000)
     with pytest.raises(ValueError, match="subtype 'PCM_99' is not valid for WAV"):
@@ -136,8 +146,10 @@ def test_read_missing_file_and_bad_rate(tmp_path):
     with pytest.raises(FileNotFoundError, match="No audio file"):
         read_audio(tmp_path / "absent.wav")
     write_audio(tmp_path / "a.wav", np.zeros(10), 8000)
-    with pytest.raises(ValueError, match="rate must be a positive integer"):
+    with pytest.raises(InvalidParameterError, match=r"'rate' parameter of read_audio .* Got 1\.5"):
         read_audio(tmp_path / "a.wav", rate=1.5)
+    data, rate = read_audio(str(tmp_path / "a.wav"), rate=np.int64(8000))
+    assert data.shape == (1, 10) and rate == 8000
 
 
 @settings(max_examples=25, deadline=None)
@@ -147,35 +159,51 @@ def test_read_missing_file_and_bad_rate(tmp_path):
     target=st.sampled_from([4000, 8000, 16000, 24000, 44100]),
     lead=st.sampled_from([(), (2,), (2, 3)]),
 )
-def test_resample_length_is_exact(n, orig, target, lead):
+def test_resample_audio_length_is_exact(n, orig, target, lead):
     x = np.zeros((*lead, n), dtype=np.float32)
-    y = resample(x, orig, target)
+    y = resample_audio(x, orig, target)
     assert y.shape == (*lead, math.ceil(n * target / orig))
     assert y.dtype == np.float32
 
 
-def test_resample_dtypes_and_copy():
+def test_resample_audio_dtypes_and_copy():
     x = np.arange(8, dtype=np.float32)
-    same = resample(x, 16000, 16000)
+    same = resample_audio(x, 16000, 16000)
     assert same is not x and same.dtype == np.float32
     np.testing.assert_array_equal(same, x)
-    assert resample(np.arange(8), 16000, 8000).dtype == np.float64
-    assert resample(np.arange(8.0), 8000, 16000).dtype == np.float64
+    assert resample_audio(np.arange(8), 16000, 8000).dtype == np.float64
+    assert resample_audio(np.arange(8.0), 8000, 16000).dtype == np.float64
 
 
-def test_resample_keeps_a_band_limited_signal():
+def test_resample_audio_keeps_a_band_limited_signal():
     x = np.sin(2 * np.pi * 300 * np.arange(1600) / 16000)
-    y = resample(x, 16000, 48000)
+    y = resample_audio(x, 16000, 48000)
     expected = np.sin(2 * np.pi * 300 * np.arange(4800) / 48000)
     np.testing.assert_allclose(y[300:-300], expected[300:-300], atol=1e-3)
 
 
-@pytest.mark.parametrize("rates", [(0, 8000), (8000, -1), (16000.0, 8000), (True, 8000)])
-def test_resample_rejects_bad_rates(rates):
-    with pytest.raises(ValueError, match="must be a positive integer"):
-        resample(np.zeros(10), *rates)
+@pytest.mark.parametrize(
+    ("rates", "name"),
+    [
+        ((0, 8000), "orig_rate"),
+        ((8000, -1), "target_rate"),
+        ((16000.0, 8000), "orig_rate"),
+        ((True, 8000), "orig_rate"),
+    ],
+)
+def test_resample_audio_rejects_bad_rates(rates, name):
+    match = rf"'{name}' parameter of resample_audio must be an int in the range \[1, inf\)"
+    with pytest.raises(InvalidParameterError, match=match):
+        resample_audio(np.zeros(10), *rates)
 
 
-def test_resample_rejects_scalar():
-    with pytest.raises(ValueError, match="at least one axis"):
-        resample(np.float64(1.0), 8000, 16000)
+def test_resample_audio_accepts_numpy_rates():
+    x = np.arange(20.0)
+    np.testing.assert_array_equal(
+        resample_audio(x, np.int64(16000), np.int32(8000)), resample_audio(x, 16000, 8000)
+    )
+
+
+def test_resample_audio_rejects_scalar():
+    with pytest.raises(InvalidParameterError, match="'x' parameter of resample_audio"):
+        resample_audio(np.float64(1.0), 8000, 16000)

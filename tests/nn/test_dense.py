@@ -56,10 +56,17 @@ def test_dropout_only_in_training() -> None:
     ("kwargs", "error", "match"),
     [
         ({"in_features": 4, "out_features": 5, "residual": True}, ValueError, "in_features =="),
-        ({"in_features": 0, "out_features": 5}, ValueError, "in_features must be a positive"),
-        ({"in_features": 4, "out_features": 5, "hidden_sizes": (8, 0)}, ValueError, "hidden"),
-        ({"in_features": 4, "out_features": 5, "hidden_sizes": 8}, TypeError, "sequence"),
-        ({"in_features": 4, "out_features": 5, "dropout": -0.1}, ValueError, "dropout"),
+        ({"in_features": 0, "out_features": 5}, ValueError, "in_features must be an int >= 1"),
+        ({"in_features": 4, "out_features": 5.0}, TypeError, "out_features must be an int"),
+        (
+            {"in_features": 4, "out_features": 5, "hidden_sizes": (8, 0)},
+            ValueError,
+            r"hidden_sizes\[1\] must be an int >= 1, got 0",
+        ),
+        ({"in_features": 4, "out_features": 5, "hidden_sizes": 8}, TypeError, "hidden_sizes"),
+        ({"in_features": 4, "out_features": 5, "dropout": -0.1}, ValueError, "dropout must"),
+        ({"in_features": 4, "out_features": 5, "dropout": True}, TypeError, "dropout must"),
+        ({"in_features": 4, "out_features": 4, "residual": 1}, TypeError, "residual must"),
     ],
 )
 def test_invalid_arguments(kwargs: dict, error: type, match: str) -> None:

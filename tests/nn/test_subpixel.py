@@ -79,10 +79,11 @@ def test_unshuffle_length_not_divisible() -> None:
 @pytest.mark.parametrize(
     ("ratio", "order", "error", "match"),
     [
-        (0, "channel", ValueError, "positive int"),
-        (2.0, "channel", TypeError, "ratio must be an int"),
-        (True, "channel", TypeError, "ratio must be an int"),
+        (0, "channel", ValueError, "ratio must be an int >= 1, got 0"),
+        (2.0, "channel", TypeError, "ratio must be an int >= 1, got float"),
+        (True, "channel", TypeError, "ratio must be an int >= 1, got bool"),
         (2, "pixelshuffle", ValueError, "order must be one of"),
+        (2, 0, TypeError, "order must be one of .*got int"),
     ],
 )
 def test_invalid_arguments(ratio: object, order: str, error: type, match: str) -> None:

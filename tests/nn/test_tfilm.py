@@ -8,6 +8,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 from tsfilm.nn import TFiLM
 from tsfilm.nn.tfilm import DEFAULT_BLOCK_LENGTH
@@ -168,12 +169,14 @@ def test_invalid_mask_is_rejected(mask: torch.Tensor, error: type, match: str) -
     ("kwargs", "error", "match"),
     [
         ({"channels": 4, "block_length": 4, "n_blocks": 2}, ValueError, "not both"),
-        ({"channels": 0}, ValueError, "channels must be a positive int"),
-        ({"channels": 4.0}, TypeError, "channels must be an int"),
-        ({"channels": True}, TypeError, "channels must be an int"),
-        ({"channels": 4, "block_length": 0}, ValueError, "block_length must be a positive"),
-        ({"channels": 4, "n_blocks": -1}, ValueError, "n_blocks must be a positive"),
+        ({"channels": 0}, ValueError, "channels must be an int >= 1, got 0"),
+        ({"channels": 4.0}, TypeError, "channels must be an int >= 1, got float"),
+        ({"channels": True}, TypeError, "channels must be an int >= 1, got bool"),
+        ({"channels": 4, "block_length": 0}, ValueError, "block_length must be an int >= 1"),
+        ({"channels": 4, "n_blocks": -1}, ValueError, "n_blocks must be an int >= 1"),
+        ({"channels": 4, "hidden_size": 2.5}, TypeError, "hidden_size must be an int"),
         ({"channels": 4, "rnn": "transformer"}, ValueError, "rnn must be one of"),
+        ({"channels": 4, "rnn": nn.LSTM}, TypeError, "rnn must be one of"),
         ({"channels": 4, "modulation": "shift"}, ValueError, "modulation must be one of"),
         ({"channels": 4, "modulation": "scale", "hidden_size": 5}, ValueError, "hidden_size=5"),
         ({"channels": 5, "modulation": "scale", "rnn": "bilstm"}, ValueError, "even number"),

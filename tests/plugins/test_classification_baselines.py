@@ -10,13 +10,12 @@ import inspect
 
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
 
-import tsfilm
 from tsfilm import TFiLMSequenceClassifier, TFiLMTextClassifier
+from tsfilm.estimators import BaseSequenceClassifier, SeriesInputMixin, TextInputMixin
 from tsfilm.nn import LSTMClassifier, SmallCNN
 from tsfilm.registry import get_model
-from tsfilm.testing import check_plugin
 
 SmallCNNSeries = get_model("smallcnn", task="classification")
 LSTMSeries = get_model("lstm", task="classification")
@@ -39,16 +38,6 @@ _TEXTS = ["a fine warm film", "dull and slow", "warm and fine", "slow, dull plot
 _LABELS = ["pos", "neg", "pos", "neg"] * 3
 
 
-@pytest.mark.parametrize("cls", SERIES, ids=lambda c: c.__name__)
-def test_check_plugin_numeric(cls):
-    check_plugin(cls)
-
-
-@pytest.mark.parametrize("cls", TEXT, ids=lambda c: c.__name__)
-def test_check_plugin_text(cls):
-    check_plugin(cls)
-
-
 def test_registered_names_and_sources():
     assert SmallCNNSeries.__name__ == "SmallCNNSequenceClassifier"
     assert LSTMSeries.__name__ == "LSTMSequenceClassifier"
@@ -64,27 +53,30 @@ def test_hyper_parameters_are_the_bodys_own(cls):
     params = set(inspect.signature(cls.__init__).parameters) - {"self"}
     assert params == set(cls().get_params())
     assert not params & _TFILM_ONLY
-    base = TFiLMSequenceClassifier if cls in SERIES else TFiLMTextClassifier
-    engine = {"max_epochs", "batch_size", "learning_rate", "patience", "random_state"}
-    assert engine <= params and issubclass(cls, base)
+    tfilm_model = TFiLMSequenceClassifier if cls in SERIES else TFiLMTextClassifier
+    inputs = SeriesInputMixin if cls in SERIES else TextInputMixin
+    engine = {"max_epochs", "batch_size", "learning_rate", "patience", "max_time", "random_state"}
+    assert engine <= params
+    assert issubclass(cls, inputs) and issubclass(cls, BaseSequenceClassifier)
+    assert not issubclass(cls, tfilm_model)
     if cls in (LSTMSeries, LSTMText):
         assert {"hidden_size", "bidirectional"} <= params and "n_filters" not in params
 
 
 def test_numeric_bodies_and_embeddings():
     X, y = _series()
-    cnn = SmallCNNSeries(**SmallCNNSeries.get_test_params()).fit(X, y)
+    cnn = SmallCNNSeries(**SmallCNNSeries.get_test_params()[0]).fit(X, y)
     assert isinstance(cnn.module_.body, SmallCNN) and not cnn.module_.body.tfilm
     assert len(cnn.module_.body.tfilms) == 0
     assert cnn.embed(X).shape == (12, cnn.n_filters)
-    lstm = LSTMSeries(**{**LSTMSeries.get_test_params(), "bidirectional": True}).fit(X, y)
+    lstm = LSTMSeries(**{**LSTMSeries.get_test_params()[0], "bidirectional": True}).fit(X, y)
     assert isinstance(lstm.module_.body, LSTMClassifier) and lstm.module_.body.bidirectional
     assert lstm.embed(X).shape == (12, 2 * lstm.hidden_size)
 
 
 def test_text_bodies_share_the_tokenizer():
-    cnn = SmallCNNText(**SmallCNNText.get_test_params()).fit(_TEXTS, _LABELS)
-    lstm = LSTMText(**LSTMText.get_test_params()).fit(_TEXTS, _LABELS)
+    cnn = SmallCNNText(**SmallCNNText.get_test_params()[0]).fit(_TEXTS, _LABELS)
+    lstm = LSTMText(**LSTMText.get_test_params()[0]).fit(_TEXTS, _LABELS)
     assert cnn.tokens_ == lstm.tokens_
     assert not cnn.module_.body.tfilm
     assert isinstance(lstm.module_.body, LSTMClassifier)
@@ -96,27 +88,13 @@ def test_text_bodies_share_the_tokenizer():
 def test_lstm_ignores_padding_of_ragged_series():
     X, y = _series()
     ragged = [x[: 20 + i] for i, x in enumerate(X)]
-    clf = LSTMSeries(**LSTMSeries.get_test_params()).fit(ragged, y)
+    clf = LSTMSeries(**LSTMSeries.get_test_params()[0]).fit(ragged, y)
     alone = clf.decision_function([ragged[0]])
     among = clf.decision_function([ragged[0], X[1], X[2]])[:1]
     np.testing.assert_allclose(alone, among, atol=1e-5)
 
 
-@pytest.mark.parametrize("cls", (*SERIES, *TEXT), ids=lambda c: c.__name__)
-def test_model_files_round_trip(cls, tmp_path):
-    if cls in SERIES:
-        X, y = _series()
-    else:
-        X, y = _TEXTS, _LABELS
-    clf = cls(**cls.get_test_params()).fit(X, y)
-    clf.save(tmp_path / "model.tsfilm")
-    loaded = tsfilm.load(tmp_path / "model.tsfilm")
-    assert type(loaded) is cls
-    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
-    assert clone(loaded).get_params() == clf.get_params()
-
-
 def test_bad_hidden_size():
     X, y = _series()
-    with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
-        LSTMSeries(**{**LSTMSeries.get_test_params(), "hidden_size": 0}).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'hidden_size' parameter"):
+        LSTMSeries(**{**LSTMSeries.get_test_params()[0], "hidden_size": 0}).fit(X, y)

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from sklearn.utils._param_validation import InvalidParameterError
 
 from tsfilm.preprocessing import hide_at_random, missing_mask
 
@@ -65,27 +66,56 @@ def test_rate_edges(rng):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
+    ("kwargs", "match"),
     [
-        ({"rate": 1.5}, ValueError, r"rate must be in \[0, 1\]"),
-        ({"rate": "0.1"}, TypeError, "rate must be a number"),
-        ({"rate": 0.1, "random_state": "seed"}, TypeError, "random_state must be"),
-        ({"rate": 0.1, "missing_values": None}, TypeError, "missing_values must be"),
-        ({"rate": 0.1, "missing_values": np.inf}, ValueError, "missing_values must be"),
+        ({"rate": 1.5}, r"'rate' parameter .* a float in the range \[0\.0, 1\.0\]\. Got 1\.5"),
+        ({"rate": "0.1"}, r"'rate' parameter of hide_at_random .* Got '0\.1' instead"),
+        ({"rate": True}, r"'rate' parameter of hide_at_random .* Got True instead"),
+        ({"rate": 0.1, "random_state": "seed"}, "'random_state' parameter of hide_at_random"),
+        ({"rate": 0.1, "random_state": -1}, "'random_state' parameter of hide_at_random"),
+        ({"rate": 0.1, "missing_values": None}, "'missing_values' parameter of hide_at_random"),
+        ({"rate": 0.1, "missing_values": np.inf}, r"'missing_values' .* or numpy\.nan\. Got inf"),
+        ({"rate": 0.1, "missing_values": False}, "'missing_values' parameter of hide_at_random"),
     ],
 )
-def test_bad_arguments_are_named(kwargs, error, match):
-    with pytest.raises(error, match=match):
+def test_bad_arguments_are_named(kwargs, match):
+    with pytest.raises(InvalidParameterError, match=match):
         hide_at_random(np.ones((2, 4)), **kwargs)
 
 
+def test_numpy_scalars_are_accepted(rng):
+    X = rng.normal(size=(2, 10))
+    expected = hide_at_random(X, 0.5, random_state=3)[1]
+    hidden = hide_at_random(X, np.float32(0.5), random_state=np.int64(3))[1]
+    np.testing.assert_array_equal(hidden, expected)
+
+
+def test_missing_mask_names_the_marker():
+    with pytest.raises(InvalidParameterError, match="'missing_values' parameter of missing_mask"):
+        missing_mask(np.zeros(3), missing_values="NA")
+    with pytest.raises(InvalidParameterError, match="'missing_values' parameter of missing_mask"):
+        missing_mask(np.zeros(3), missing_values=-np.inf)
+    assert missing_mask(np.array([0.0, 1.0]), missing_values=np.int64(0)).tolist() == [True, False]
+
+
 def test_bad_values_are_refused():
-    with pytest.raises(ValueError, match="infinite"):
+    with pytest.raises(ValueError, match="Input X contains infinity"):
         hide_at_random(np.array([[1.0, np.inf]]), 0.5)
     with pytest.raises(ValueError, match="contains NaN but missing_values=0"):
         hide_at_random(np.array([[1.0, np.nan]]), 0.5, missing_values=0)
-    with pytest.raises(TypeError, match="real numbers"):
+    with pytest.raises(ValueError, match="could not convert string to float"):
         hide_at_random(np.array([["a", "b"]]), 0.5)
+    with pytest.raises(ValueError, match="X must be 2-D or 3-D; got 4 dimensions"):
+        hide_at_random(np.ones((1, 1, 1, 4)), 0.5)
+    with pytest.raises(InvalidParameterError, match="'X' parameter of hide_at_random"):
+        hide_at_random(1.0, 0.5)
+
+
+@pytest.mark.parametrize("shape", [(12,), (3, 12), (2, 3, 12)])
+def test_keeps_the_callers_layout(rng, shape):
+    X_hidden, hidden = hide_at_random(rng.normal(size=shape), 0.5, random_state=0)
+    assert X_hidden.shape == hidden.shape == shape
+    assert hidden.sum() == np.prod(shape) // 2
 
 
 def test_missing_mask_on_integers_with_nan_marker():

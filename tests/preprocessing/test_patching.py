@@ -1,4 +1,4 @@
-"""Tests for tsfilm.preprocessing.patching: random patches, chunk spans, overlap-add."""
+"""Tests for tsfilm.preprocessing.patching: chunk spans and overlap-add."""
 
 from __future__ import annotations
 
@@ -8,91 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.utils._param_validation import InvalidParameterError
 
-from tsfilm.preprocessing import chunk_spans, overlap_add, random_patches
-
-# ------------------------------------------------------------------ random_patches
-
-
-@pytest.mark.parametrize(
-    ("shape", "expected"),
-    [((4, 2, 30), (7, 2, 5)), ((4, 30), (7, 5)), ((30,), (7, 5))],
-)
-def test_random_patches_shape_keeps_the_callers_rank(rng, shape, expected):
-    assert random_patches(rng.standard_normal(shape), 5, 7, random_state=0).shape == expected
-
-
-def test_random_patches_are_the_slices_at_the_returned_starts(rng):
-    X = rng.standard_normal((3, 2, 20))
-    patches, series, starts = random_patches(X, 6, 50, random_state=1, return_starts=True)
-    assert series.dtype == starts.dtype == np.int64
-    for patch, i, start in zip(patches, series, starts, strict=True):
-        np.testing.assert_array_equal(patch, X[i, :, start : start + 6])
-    assert starts.min() >= 0 and starts.max() <= 20 - 6
-
-
-def test_random_patches_from_series_of_different_lengths(rng):
-    X = [rng.standard_normal((2, 9)), rng.standard_normal((2, 30))]
-    patches, series, starts = random_patches(X, 8, 40, random_state=0, return_starts=True)
-    assert patches.shape == (40, 2, 8)
-    for patch, i, start in zip(patches, series, starts, strict=True):
-        np.testing.assert_array_equal(patch, X[i][:, start : start + 8])
-    one_channel = random_patches([np.arange(9.0), np.arange(30.0)], 8, 3, random_state=0)
-    assert one_channel.shape == (3, 8)
-
-
-def test_random_patches_are_uniform_over_all_possible_patches():
-    # Series of lengths 5 and 10 hold 2 and 7 patches of length 4: 9 in all.
-    X = [np.zeros(5), np.zeros(10)]
-    _, series, starts = random_patches(X, 4, 9000, random_state=0, return_starts=True)
-    counts = np.bincount(np.where(series == 0, starts, 2 + starts), minlength=9)
-    assert counts.sum() == 9000
-    # Each count is Binomial(9000, 1/9): mean 1000, standard deviation about 30.
-    assert np.all(np.abs(counts - 1000) < 150)
-
-
-def test_random_patches_random_state_types(rng):
-    X = rng.standard_normal((3, 40))
-    np.testing.assert_array_equal(
-        random_patches(X, 5, 4, random_state=3), random_patches(X, 5, 4, random_state=3)
-    )
-    generator = random_patches(X, 5, 4, random_state=np.random.default_rng(3))
-    np.testing.assert_array_equal(generator, random_patches(X, 5, 4, random_state=3))
-    legacy = random_patches(X, 5, 4, random_state=np.random.RandomState(3))
-    assert legacy.shape == (4, 5)
-    with pytest.raises(TypeError, match="random_state must be"):
-        random_patches(X, 5, 4, random_state="seed")
-
-
-def test_random_patches_copies_nan_keeps_float32_and_leaves_input_alone(rng):
-    X = rng.standard_normal((2, 1, 12)).astype(np.float32)
-    X[:, :, 3] = np.nan
-    before = X.copy()
-    patches = random_patches(X, 12, 2, random_state=0)
-    assert patches.dtype == np.float32
-    assert np.isnan(patches[:, :, 3]).all()
-    patches[...] = 0
-    np.testing.assert_array_equal(X, before)
-
-
-def test_random_patches_zero_patches(rng):
-    assert random_patches(rng.standard_normal((2, 3, 10)), 4, 0).shape == (0, 3, 4)
-
-
-def test_random_patches_errors(rng):
-    with pytest.raises(ValueError, match=r"longer than the shortest series \(3 time steps\)"):
-        random_patches([np.zeros(10), np.zeros(3)], 4, 2)
-    with pytest.raises(ValueError, match=r"shortest series \(10 time steps\)"):
-        random_patches(np.zeros((2, 10)), 11, 2)
-    with pytest.raises(ValueError, match="patch_length must be an integer >= 1"):
-        random_patches(np.zeros((2, 10)), 0, 2)
-    with pytest.raises(TypeError, match="n_patches must be an integer"):
-        random_patches(np.zeros((2, 10)), 2, 2.5)
-    with pytest.raises(ValueError, match="same number of channels"):
-        random_patches([np.zeros((2, 10)), np.zeros((3, 10))], 4, 2)
-    with pytest.raises(ValueError, match="got \\(1, 1, 1, 10\\)"):
-        random_patches(np.zeros((1, 1, 1, 10)), 4, 2)
-
+from tsfilm.preprocessing import chunk_spans, overlap_add
 
 # --------------------------------------------------------------------- chunk_spans
 
@@ -121,12 +39,24 @@ def test_chunk_spans_properties(length, chunk_length, data):
 
 
 def test_chunk_spans_errors():
-    with pytest.raises(ValueError, match="overlap must be smaller than chunk_length"):
+    with pytest.raises(ValueError, match="overlap must be smaller than chunk_length") as info:
         chunk_spans(10, 4, 4)
-    with pytest.raises(ValueError, match="length must be an integer >= 1"):
-        chunk_spans(0, 4, 1)
-    with pytest.raises(TypeError, match="chunk_length must be an integer"):
-        chunk_spans(10, 4.0, 1)
+    assert type(info.value) is ValueError
+    assert chunk_spans(np.int64(10), np.int32(4), np.uint8(1)) == chunk_spans(10, 4, 1)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((0, 4, 1), r"'length' parameter of chunk_spans must be an int in the range \[1, inf\)"),
+        ((10, 4.0, 1), r"'chunk_length' parameter of chunk_spans .* Got 4\.0 instead"),
+        ((10, 4, -1), r"'overlap' parameter of chunk_spans .* \[0, inf\)\. Got -1 instead"),
+        ((10, True, 0), r"'chunk_length' parameter of chunk_spans .* Got True instead"),
+    ],
+)
+def test_chunk_spans_bad_parameters(args, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        chunk_spans(*args)
 
 
 # --------------------------------------------------------------------- overlap_add
@@ -195,3 +125,19 @@ def test_overlap_add_errors():
         overlap_add(good, [(0, 4), (0, 7), (6, 10)], 10, 1)
     with pytest.raises(TypeError, match="integer pairs"):
         overlap_add(good, [(0, 4.0)], 4, 0)
+    with pytest.raises(InvalidParameterError, match="'length' parameter of overlap_add"):
+        overlap_add(good, spans, 10.0, 1)
+    with pytest.raises(InvalidParameterError, match="'overlap' parameter of overlap_add"):
+        overlap_add(good, spans, 10, -1)
+    with pytest.raises(InvalidParameterError, match="'spans' parameter of overlap_add"):
+        overlap_add(good, iter(spans), 10, 1)
+    with pytest.raises(ValueError, match="Input chunk 1 contains infinity"):
+        overlap_add([np.zeros(4), np.full(4, np.inf), np.zeros(4)], spans, 10, 1)
+    with pytest.raises(ValueError, match="chunk 0 must be 2-D or 3-D; got 4 dimensions"):
+        overlap_add([np.zeros((1, 1, 1, 4))] * 3, spans, 10, 1)
+
+
+def test_overlap_add_carries_nan_through():
+    spans = chunk_spans(10, 4, 1)
+    out = overlap_add([np.full(4, np.nan), np.ones(4), np.ones(4)], spans, 10, 1)
+    assert np.isnan(out[:4]).all() and (out[4:] == 1).all()

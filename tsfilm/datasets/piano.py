@@ -54,7 +54,7 @@ _RENDER_VERSION = 1
 # The longest wait for the worker to import music21, before any score is parsed.
 _STARTUP_TIMEOUT = 120.0
 
-_WORKER_SCRIPT = Path(__file__).with_name("_score_worker.py")
+_WORKER_SCRIPT = Path(__file__).with_name("_midi_export_worker.py")
 
 
 class _SkipPiece(Exception):

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from tsfilm.datasets._cache import cache_path, read_cache, write_cache
-from tsfilm.io.audio import read_audio, resample
+from tsfilm.io.audio import read_audio, resample_audio
 
 __all__ = ["DEBIAN_SOUNDS_DIR", "SPEECH_VOICES", "VoiceInfo", "load_speech", "read_g722"]
 
@@ -231,7 +231,7 @@ def _decode(path: Path, codec: str, rate: int) -> np.ndarray:
     if codec == "g722":
         signal = read_g722(path)
         if rate != G722_RATE:
-            signal = np.clip(resample(signal, G722_RATE, rate), -1.0, 1.0)
+            signal = np.clip(resample_audio(signal, G722_RATE, rate), -1.0, 1.0)
         return signal
     data, _ = read_audio(path, rate=rate)
     # Several channels of one recording are the same speech; their mean is the mono signal.
@@ -317,7 +317,7 @@ def load_speech(
         resampled to ``rate`` and mixed down to mono.
     rate : int, default=16000
         Sample rate of the returned signals in Hz. The Debian prompts are 16 kHz; other
-        rates are made with :func:`tsfilm.io.audio.resample`.
+        rates are made with :func:`tsfilm.io.resample_audio`.
     max_files : int, optional
         Keep at most this many files per voice, evenly spaced in sorted path order (after
         the ``min_seconds`` filter). Small values give fast, representative slices.

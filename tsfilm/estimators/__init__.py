@@ -1,13 +1,59 @@
-"""scikit-learn estimators wrapping tsfilm's networks on one shared training engine."""
+"""scikit-learn estimators wrapping tsfilm's networks on one shared training engine.
 
-from tsfilm.estimators._base import TorchEstimator, TrainingDivergedError
-from tsfilm.estimators.budget import fit_within
-from tsfilm.estimators.classification import TFiLMSequenceClassifier
-from tsfilm.estimators.imputation import BaseSeriesImputer, TFiLMImputer, TorchImputer
-from tsfilm.estimators.super_resolution import SuperResolverMixin, TFiLMSuperResolver
-from tsfilm.estimators.text import TFiLMTextClassifier
+The public bases are for plugin authors: :class:`SuperResolverMixin`,
+:class:`BaseSeriesImputer` and :class:`BaseSequenceClassifier` give a task's data
+contract, :class:`TorchEstimator` the training engine.
+"""
 
-__all__ = ["SuperResolverMixin", "TFiLMSuperResolver", "TorchEstimator", "TrainingDivergedError"]
-__all__ += ["BaseSeriesImputer", "TFiLMImputer", "TorchImputer"]
-__all__ += ["TFiLMSequenceClassifier", "TFiLMTextClassifier"]
-__all__ += ["fit_within"]
+from tsfilm.estimators._base import (
+    UNET_CONSTRAINTS,
+    TorchEstimator,
+    TrainingDivergedError,
+    document_engine_params,
+    grid_windows,
+    random_windows,
+    unet_kwargs,
+)
+from tsfilm.estimators.classification import (
+    SMALLCNN_CONSTRAINTS,
+    BaseSequenceClassifier,
+    SeriesInputMixin,
+    TFiLMSequenceClassifier,
+    smallcnn_kwargs,
+)
+from tsfilm.estimators.imputation import (
+    BaseSeriesImputer,
+    TFiLMImputer,
+    TorchImputer,
+    UNetImputer,
+)
+from tsfilm.estimators.super_resolution import (
+    SuperResolverMixin,
+    TFiLMSuperResolver,
+    UNetSuperResolver,
+)
+from tsfilm.estimators.text import TextInputMixin, TFiLMTextClassifier
+
+__all__ = [
+    "SMALLCNN_CONSTRAINTS",
+    "UNET_CONSTRAINTS",
+    "BaseSequenceClassifier",
+    "BaseSeriesImputer",
+    "SeriesInputMixin",
+    "SuperResolverMixin",
+    "TFiLMImputer",
+    "TFiLMSequenceClassifier",
+    "TFiLMSuperResolver",
+    "TFiLMTextClassifier",
+    "TextInputMixin",
+    "TorchEstimator",
+    "TorchImputer",
+    "TrainingDivergedError",
+    "UNetImputer",
+    "UNetSuperResolver",
+    "document_engine_params",
+    "grid_windows",
+    "random_windows",
+    "smallcnn_kwargs",
+    "unet_kwargs",
+]

@@ -1,50 +1,68 @@
 """The training engine shared by every torch-backed tsfilm estimator.
 
-What all networks share lives here: device and precision, seeding without touching
-torch's global random state, the optimiser, batching through the estimator's own batch
-source, validation and early stopping, ``history_``, a progress bar, Ctrl-C handling,
-NaN-loss detection, thread limits, pickling and model files.
+What all networks share lives here: parameter validation of the engine's
+hyper-parameters, device and precision, seeding without touching torch's global random
+state, the optimiser, a wall-clock budget (``max_time``), validation and early stopping,
+``history_``, a progress bar, Ctrl-C handling, NaN-loss detection, thread limits, the
+one window sampler for training and validation, the one batched-prediction path,
+pickling and model files.
 
-An estimator built on it adds only three things:
+An estimator built on it adds its hyper-parameters (``__init__`` and
+``_parameter_constraints``) and four hooks:
 
-``_build_module(self) -> torch.nn.Module``
+``build_module(self) -> torch.nn.Module``
     The network, built from hyper-parameters and fitted attributes (``n_channels_``...).
-``_train_batches(self, data, generator) -> Iterable[tuple[Tensor, ...]]``
-    One epoch of training batches (CPU tensors), drawn with ``generator``.
-``_valid_batches(self, data) -> Iterable[tuple[Tensor, ...]]``
-    Deterministic validation batches.
-``_loss(self, module, batch) -> Tensor``
+``train_batches(self, data, generator) -> Iterable[tuple[Tensor, ...]]``
+    One epoch of training batches (CPU tensors), drawn with ``generator``; usually
+    :func:`random_windows` over the training series.
+``valid_batches(self, data) -> Iterable[tuple[Tensor, ...]]``
+    Deterministic validation batches; usually :func:`grid_windows`.
+``compute_loss(self, module, batch) -> Tensor``
     The scalar loss of one batch (already on the device).
+
+``fit`` prepares ``data`` and calls :meth:`TorchEstimator.run_training`; prediction runs
+the network through :meth:`TorchEstimator.forward_batches` or
+:meth:`TorchEstimator.forward_windows` inside :meth:`TorchEstimator.inference`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 import math
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
+
+from tsfilm.preprocessing import chunk_spans, overlap_add
+from tsfilm.validation import StrictInterval, int_at_least
 
 __all__ = [
     "ENGINE_PARAMS_DOC",
+    "UNET_CONSTRAINTS",
     "TorchEstimator",
     "TrainingDivergedError",
     "document_engine_params",
+    "grid_windows",
+    "random_windows",
+    "unet_kwargs",
 ]
 
 ENGINE_PARAMS_DOC = """\
     max_epochs : int, default={max_epochs}
         Largest number of passes over the training data.
     batch_size : int, default={batch_size}
-        Number of examples per optimiser step.
+        Number of examples per optimiser step (and per network call in prediction).
     learning_rate : float, default={learning_rate}
         Adam's step size.
     validation_fraction : float, default={validation_fraction}
@@ -53,6 +71,10 @@ ENGINE_PARAMS_DOC = """\
     patience : int or None, default={patience}
         Stop after this many epochs without improvement of the monitored loss and keep
         the best weights; None trains for ``max_epochs``.
+    max_time : float or None, default=None
+        Wall-clock budget of training in seconds. It is checked after every optimiser
+        step: the epoch in progress ends there (its validation loss is still computed)
+        and the best weights so far are kept. None trains without a time limit.
     device : {{"auto", "cpu", "cuda"}} or torch.device, default="auto"
         Where to train and predict; "auto" picks CUDA when present. Fitted models are
         pickled and saved with their weights on the CPU.
@@ -75,8 +97,9 @@ def document_engine_params(cls: type) -> type:
     """Class decorator: put the engine's parameters where the docstring says ``{engine}``.
 
     The ``{engine}`` line may carry any indentation (``ruff format`` re-indents
-    docstrings); the inserted text takes that indentation, and its defaults are read
-    from the class's own ``__init__`` signature, so they cannot drift apart.
+    docstrings); the inserted text takes the indentation of the ``Parameters`` header,
+    and its defaults are read from the class's own ``__init__`` signature, so they
+    cannot drift apart.
     """
     import inspect
     import re
@@ -90,11 +113,9 @@ def document_engine_params(cls: type) -> type:
         for name in ("max_epochs", "batch_size", "learning_rate", "validation_fraction", "patience")
     }
     text = textwrap.dedent(ENGINE_PARAMS_DOC.format(**defaults))
-
     header = re.search(r"^([ \t]*)Parameters[ \t]*$", cls.__doc__, flags=re.M)
 
     def indent(match: re.Match) -> str:
-        # The "Parameters" header sets the indentation; the placeholder may have lost it.
         return textwrap.indent(text, header.group(1) if header else match.group(1))
 
     cls.__doc__ = re.sub(r"^([ \t]*)\{engine\}[ \t]*$", indent, cls.__doc__, flags=re.M)
@@ -105,11 +126,9 @@ class TrainingDivergedError(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
-def _resolve_device(device) -> torch.device:
+def _resolve_device(device: str | torch.device) -> torch.device:
     if isinstance(device, torch.device):
         return device
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a string or torch.device, got {type(device).__name__}.")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -136,59 +155,180 @@ def _torch_threads(n_threads: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+# ---------------------------------------------------------------------- windows
+def _window(x: torch.Tensor, start: int, length: int) -> torch.Tensor:
+    """``x[..., start:start + length]``, zero-padded at the end when ``x`` is shorter."""
+    part = x[..., start : start + length]
+    missing = length - part.shape[-1]
+    return torch.nn.functional.pad(part, (0, missing)) if missing > 0 else part
+
+
+def _stack(fields: Sequence[Sequence[torch.Tensor]], picks, length: int) -> tuple:
+    return tuple(torch.stack([_window(field[s], t, length) for s, t in picks]) for field in fields)
+
+
+def random_windows(
+    fields: Sequence[Sequence[torch.Tensor]],
+    length: int,
+    batch_size: int,
+    generator: torch.Generator,
+) -> Iterator[tuple[torch.Tensor, ...]]:
+    """One epoch of random training windows, batched.
+
+    Every start position of every series is equally likely (a series of ``T`` steps
+    has ``T - length + 1`` of them; a shorter series has one, at 0, and its window is
+    zero-padded at the end). An epoch holds ``ceil(total steps / length)`` windows, so
+    it sees about as many samples as the data has.
+
+    Parameters
+    ----------
+    fields : sequence of sequence of Tensor
+        Aligned series: ``fields[k][i]`` is series ``i`` of field ``k`` (for example
+        inputs and targets), each of shape ``(C_k, T_i)``.
+    length : int
+        Window length.
+    batch_size : int
+        Windows per batch (the last batch may be smaller).
+    generator : torch.Generator
+        Source of the random draws.
+
+    Yields
+    ------
+    tuple of Tensor
+        One tensor per field, of shape ``(n_windows, C_k, length)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = [torch.arange(10.0)[None], torch.arange(4.0)[None]]
+    >>> batches = list(random_windows([x], 3, 2, torch.Generator().manual_seed(0)))
+    >>> [tuple(b[0].shape) for b in batches]
+    [(2, 1, 3), (2, 1, 3), (1, 1, 3)]
+    """
+    lengths = torch.tensor([x.shape[-1] for x in fields[0]])
+    room = (lengths - length + 1).clamp(min=1).double()
+    n_windows = max(1, math.ceil(int(lengths.sum()) / length))
+    series = torch.multinomial(room, n_windows, replacement=True, generator=generator)
+    starts = (torch.rand(n_windows, generator=generator, dtype=torch.float64) * room[series]).long()
+    picks = list(zip(series.tolist(), starts.tolist(), strict=True))
+    for b in range(0, n_windows, batch_size):
+        yield _stack(fields, picks[b : b + batch_size], length)
+
+
+def grid_windows(
+    fields: Sequence[Sequence[torch.Tensor]], length: int, batch_size: int
+) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Deterministic windows that cover every series, batched (for validation).
+
+    Each series is cut into the non-overlapping windows of
+    :func:`~tsfilm.preprocessing.chunk_spans` (the last one shifted back to end with
+    the series); a series shorter than ``length`` is one zero-padded window.
+
+    Parameters
+    ----------
+    fields : sequence of sequence of Tensor
+        Aligned series, as for :func:`random_windows`.
+    length : int
+        Window length.
+    batch_size : int
+        Windows per batch.
+
+    Yields
+    ------
+    tuple of Tensor
+        One tensor per field, of shape ``(n_windows, C_k, length)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = [torch.arange(10.0)[None]]
+    >>> [b[0][:, 0, 0].tolist() for b in grid_windows([x], 4, 8)]
+    [[0.0, 4.0, 6.0]]
+    """
+    picks = [
+        (s, start)
+        for s, x in enumerate(fields[0])
+        for start, _ in chunk_spans(int(x.shape[-1]), length, 0)
+    ]
+    for b in range(0, len(picks), batch_size):
+        yield _stack(fields, picks[b : b + batch_size], length)
+
+
+#: Constraints of the :class:`~tsfilm.nn.TFiLMUNet` hyper-parameters that the U-Net
+#: estimators (super-resolution, imputation and their Conv baselines) expose.
+UNET_CONSTRAINTS: dict[str, list] = {
+    "depth": [int_at_least(1)],
+    "width": [StrictInterval(Real, 0, None, closed="neither")],
+    "max_filters": [int_at_least(1)],
+    "block_length": [int_at_least(1)],
+    "rnn": [StrOptions({"lstm", "gru", "bilstm"})],
+    "modulation": [StrOptions({"affine", "scale"})],
+    "tfilm": ["boolean"],
+    "skip": ["boolean"],
+    "residual": ["boolean"],
+    "dropout": [StrictInterval(Real, 0, 1, closed="left")],
+}
+
+
+def unet_kwargs(estimator: BaseEstimator, **fixed: Any) -> dict[str, Any]:
+    """Keyword arguments of :class:`~tsfilm.nn.TFiLMUNet` from an estimator's parameters.
+
+    Every :data:`UNET_CONSTRAINTS` parameter that the estimator has is passed on;
+    ``network_defaults`` (a class attribute, e.g. ``{"tfilm": False}`` for the Conv
+    baseline) and ``fixed`` (channels) complete them.
+    """
+    params = estimator.get_params(deep=False)
+    chosen = {name: params[name] for name in UNET_CONSTRAINTS if name in params}
+    return {**getattr(estimator, "network_defaults", {}), **chosen, **fixed}
+
+
+# ---------------------------------------------------------------------- engine
 class TorchEstimator(BaseEstimator):
     """Base class of the torch-backed estimators: the shared training engine.
 
     Subclasses list every hyper-parameter in their own ``__init__`` (scikit-learn reads
-    the signature) and implement the hooks named in this module's docstring.
+    the signature), extend ``_parameter_constraints`` with their own, decorate ``fit``
+    with ``sklearn.base._fit_context`` and implement the hooks named in this module's
+    docstring. See :doc:`/contributing` for a worked example.
     """
+
+    #: Constraints of the engine's hyper-parameters; subclasses extend this dict.
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "max_epochs": [int_at_least(1)],
+        "batch_size": [int_at_least(1)],
+        "learning_rate": [StrictInterval(Real, 0, None, closed="neither")],
+        "validation_fraction": [StrictInterval(Real, 0, 1, closed="left")],
+        "patience": [int_at_least(1), None],
+        "max_time": [StrictInterval(Real, 0, None, closed="neither"), None],
+        "device": [str, torch.device],
+        "precision": [StrOptions({"float32", "bfloat16"})],
+        "n_threads": [int_at_least(1), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
 
     #: Fitted attributes stored as JSON in model files, besides the weights.
     _saved_attributes: ClassVar[tuple[str, ...]] = ("history_", "n_epochs_", "best_epoch_")
-    #: Every concrete subclass, by "module:qualname", so model files name a known class.
-    _model_classes: ClassVar[dict[str, type]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        TorchEstimator._model_classes[f"{cls.__module__}:{cls.__qualname__}"] = cls
 
     # ------------------------------------------------------------------ hooks
-    def _build_module(self) -> torch.nn.Module:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _train_batches(self, data: Any, generator: torch.Generator) -> Iterable[tuple]:
+    def build_module(self) -> torch.nn.Module:
+        """The network, built from hyper-parameters and fitted attributes."""
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def _valid_batches(self, data: Any) -> Iterable[tuple]:
+    def train_batches(self, data: Any, generator: torch.Generator) -> Iterable[tuple]:
+        """One epoch of training batches (CPU tensors) drawn with ``generator``."""
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def _loss(self, module: torch.nn.Module, batch: tuple) -> torch.Tensor:
+    def valid_batches(self, data: Any) -> Iterable[tuple]:
+        """Deterministic validation batches (CPU tensors)."""
         raise NotImplementedError  # pragma: no cover - abstract
 
-    # ------------------------------------------------------------- engine
-    def _check_engine_params(self) -> None:
-        def positive_int(name: str) -> None:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    def compute_loss(self, module: torch.nn.Module, batch: tuple) -> torch.Tensor:
+        """The scalar loss of one batch, already on the device."""
+        raise NotImplementedError  # pragma: no cover - abstract
 
-        positive_int("max_epochs")
-        positive_int("batch_size")
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise ValueError(
-                f"learning_rate must be a positive number, got {self.learning_rate!r}."
-            )
-        if not (0.0 <= float(self.validation_fraction) < 1.0):
-            raise ValueError(
-                f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}."
-            )
-        if self.patience is not None:
-            positive_int("patience")
-        if self.precision not in ("float32", "bfloat16"):
-            raise ValueError(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}.")
-        if self.n_threads is not None:
-            positive_int("n_threads")
-
+    # ------------------------------------------------------------------ fitting
     def _seed(self) -> int:
         return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
 
@@ -200,16 +340,45 @@ class TorchEstimator(BaseEstimator):
         order = np.random.RandomState(seed).permutation(n_series)
         return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
+    def _warm(self) -> bool:
+        """Whether this ``fit`` continues the fitted network (``warm_start``)."""
+        return bool(self.warm_start) and hasattr(self, "module_")
+
     def _autocast(self, device: torch.device):
         if self.precision == "bfloat16":
             return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _run_training(self, train_data: Any, valid_data: Any | None, seed: int) -> None:
-        """Train ``self.module_`` (built here unless warm-starting) and set fitted state."""
-        self._check_engine_params()
+    def run_training(
+        self,
+        series: Sequence[Sequence[Any]],
+        seed: int,
+        prepare: Callable[[list[list[Any]]], Any] | None = None,
+    ) -> None:
+        """Split, train ``module_`` (built here unless warm-starting) and set fitted state.
+
+        Parameters
+        ----------
+        series : sequence of sequences
+            Aligned per-series data (``series[k][i]`` is item ``i`` of field ``k``:
+            tensors, arrays or labels); the validation split picks whole series.
+        seed : int
+            From ``self._seed()``: the split, initialisation and batches follow from it.
+        prepare : callable, optional
+            Turns the selected fields (a list with one list per field) into the ``data``
+            that :meth:`train_batches` and :meth:`valid_batches` receive; by default
+            they receive that list.
+        """
         device = _resolve_device(self.device)
-        warm = bool(self.warm_start) and hasattr(self, "module_")
+        train_idx, valid_idx = self._split_series(len(series[0]), seed)
+
+        def pick(index: np.ndarray) -> Any:
+            fields = [[field[i] for i in index] for field in series]
+            return fields if prepare is None else prepare(fields)
+
+        train = pick(train_idx)
+        valid = pick(valid_idx) if len(valid_idx) else None
+        warm = self._warm()
         if warm:
             # Each continued fit draws new batches and dropout masks, not those of the last.
             seed = (seed + 7919 * len(self.history_)) % (2**31 - 1)
@@ -219,11 +388,11 @@ class TorchEstimator(BaseEstimator):
             if device.type == "cuda":
                 torch.cuda.manual_seed(seed)
             generator = torch.Generator().manual_seed(seed)
-            module = self.module_ if warm else self._build_module()
-            module = module.to(device)
-            self._train_loop(module, train_data, valid_data, generator, device, warm)
+            module = self.module_ if warm else self.build_module()
+            self._train_loop(module.to(device), train, valid, generator, device, warm)
 
     def _train_loop(self, module, train_data, valid_data, generator, device, warm) -> None:
+        deadline = math.inf if self.max_time is None else time.perf_counter() + self.max_time
         optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
         if warm and getattr(self, "_optimizer_state", None) is not None:
             # Continue with Adam's moments, so that fitting epoch by epoch with warm_start
@@ -236,16 +405,16 @@ class TorchEstimator(BaseEstimator):
         since_best = 0
         first_epoch = len(history) + 1
         progress = _progress(self.max_epochs, self.verbose, type(self).__name__)
-        interrupted = False
+        interrupted = out_of_time = False
         try:
             for epoch in range(first_epoch, first_epoch + self.max_epochs):
                 start = time.perf_counter()
                 module.train()
                 total, count = 0.0, 0
-                for step, batch in enumerate(self._train_batches(train_data, generator)):
+                for step, batch in enumerate(self.train_batches(train_data, generator)):
                     batch = tuple(t.to(device, non_blocking=True) for t in batch)
                     with self._autocast(device):
-                        loss = self._loss(module, batch)
+                        loss = self.compute_loss(module, batch)
                     if not torch.isfinite(loss):
                         raise TrainingDivergedError(
                             f"The training loss became {loss.item()} at epoch {epoch}, batch "
@@ -257,6 +426,9 @@ class TorchEstimator(BaseEstimator):
                     n = batch[0].shape[0]
                     total += float(loss.detach()) * n
                     count += n
+                    if time.perf_counter() >= deadline:
+                        out_of_time = True
+                        break
                 train_loss = total / max(count, 1)
                 valid_loss = (
                     self._evaluate(module, valid_data, device) if valid_data is not None else None
@@ -284,7 +456,7 @@ class TorchEstimator(BaseEstimator):
                     valid=f"{valid_loss:.4g}" if valid_loss is not None else "-",
                     ex_per_s=f"{count / max(seconds, 1e-9):.0f}",
                 )
-                if self.patience is not None and since_best >= self.patience:
+                if out_of_time or (self.patience is not None and since_best >= self.patience):
                     break
         except KeyboardInterrupt:
             interrupted = True
@@ -319,41 +491,137 @@ class TorchEstimator(BaseEstimator):
     def _evaluate(self, module: torch.nn.Module, data: Any, device: torch.device) -> float:
         module.eval()
         total, count = 0.0, 0
-        for batch in self._valid_batches(data):
+        for batch in self.valid_batches(data):
             batch = tuple(t.to(device) for t in batch)
             with self._autocast(device):
-                loss = self._loss(module, batch)
+                loss = self.compute_loss(module, batch)
             n = batch[0].shape[0]
             total += float(loss) * n
             count += n
         return total / max(count, 1)
 
+    # ------------------------------------------------------------------ prediction
     @contextlib.contextmanager
-    def _inference(self) -> Iterator[torch.device]:
-        """Context for prediction: fitted check, device, eval mode, no grad, threads."""
+    def inference(self) -> Iterator[torch.device]:
+        """Context for prediction: fitted check, device, eval mode, no grad, threads.
+
+        Yields
+        ------
+        torch.device
+            The device ``module_`` runs on.
+        """
         check_is_fitted(self, "module_")
         device = _resolve_device(self.device)
         with _torch_threads(self.n_threads), torch.inference_mode(), self._autocast(device):
             self.module_.to(device).eval()
             yield device
 
-    # ------------------------------------------------------------- persistence
+    def forward_batches(
+        self, batches: Iterable[np.ndarray], forward: Callable[[np.ndarray], np.ndarray]
+    ) -> Iterator[np.ndarray]:
+        """Run ``forward`` on ``batches``, cut into pieces of at most ``batch_size``.
+
+        Parameters
+        ----------
+        batches : iterable of ndarray of shape (n, ...)
+            Stacked network inputs; each is split into consecutive pieces of
+            ``batch_size`` rows.
+        forward : callable
+            Maps one piece (numpy) to its output (numpy, first axis kept); called inside
+            :meth:`inference`.
+
+        Yields
+        ------
+        ndarray
+            The output of every row, one row at a time, in input order.
+        """
+        size = int(self.batch_size)
+        for batch in batches:
+            for b in range(0, len(batch), size):
+                yield from forward(batch[b : b + size])
+
+    def forward_windows(
+        self,
+        lengths: Sequence[int],
+        get_window: Callable[[int, int, int], np.ndarray],
+        forward: Callable[[np.ndarray], np.ndarray],
+        *,
+        window: int,
+        overlap: int,
+    ) -> Iterator[np.ndarray]:
+        """Run ``forward`` on overlapping windows of many series and cross-fade them.
+
+        Every series is cut into windows of ``window`` samples overlapping by at least
+        ``overlap`` (:func:`~tsfilm.preprocessing.chunk_spans`; a shorter series is one
+        shorter window). Windows of equal length go through the network together in
+        batches of ``batch_size``, across series, and each series' outputs are blended
+        back with :func:`~tsfilm.preprocessing.overlap_add` as they arrive, so memory
+        holds the output and a batch, never a second copy of the input.
+
+        Parameters
+        ----------
+        lengths : sequence of int
+            Length of every series.
+        get_window : callable
+            ``get_window(i, start, stop)`` returns the network input of series ``i`` on
+            ``[start, stop)``, shape ``(C_in, stop - start)``.
+        forward : callable
+            Maps a stacked batch ``(n, C_in, w)`` to its output ``(n, C_out, w)``.
+        window, overlap : int
+            Window length and least overlap.
+
+        Yields
+        ------
+        ndarray of shape (C_out, lengths[i])
+            The blended output of each series, in order.
+        """
+        spans = [chunk_spans(int(n), window, overlap) for n in lengths]
+        jobs = [(i, start, stop) for i, sp in enumerate(spans) for start, stop in sp]
+
+        def outputs() -> Iterator[np.ndarray]:
+            # Consecutive windows of one length share batches.
+            for _, group in itertools.groupby(jobs, key=lambda job: job[2] - job[1]):
+                inputs = (np.stack([get_window(*job)]) for job in group)
+                yield from self.forward_batches(_regroup(inputs, int(self.batch_size)), forward)
+
+        stream = outputs()
+        for i, sp in enumerate(spans):
+            if len(sp) == 1:  # one window: nothing to blend
+                yield next(stream)
+            else:
+                yield overlap_add(itertools.islice(stream, len(sp)), sp, int(lengths[i]), overlap)
+
+    # ------------------------------------------------------------------ persistence
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "module_")
 
     def __getstate__(self) -> dict:
-        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
-        state = dict(state)
+        state = dict(super().__getstate__())
         module = state.get("module_")
         if module is not None and any(p.device.type != "cpu" for p in module.parameters()):
             state["module_"] = copy.deepcopy(module).to("cpu")
         return state
 
     def save(self, path) -> None:
-        """Save the fitted model to ``path`` (see :func:`tsfilm.save`)."""
+        """Save the fitted model to ``path`` (see :func:`tsfilm.save`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination; written atomically.
+        """
         from tsfilm.io.model_file import save
 
         save(self, path)
+
+
+def _regroup(rows: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """Concatenate single-row arrays into arrays of ``size`` rows (the last may be smaller)."""
+    while True:
+        chunk = list(itertools.islice(rows, size))
+        if not chunk:
+            return
+        yield np.concatenate(chunk)
 
 
 class _NoProgress:

@@ -1,91 +1,118 @@
-"""TFiLMSequenceClassifier: numeric series in, class labels out.
+"""Sequence classifiers: numeric series or texts in, class labels out.
 
-The module also holds what every tsfilm sequence classifier shares (numeric or text,
-TFiLM or baseline): label encoding, batches of padded sequences with their lengths, the
-cross-entropy loss, and ``predict``/``predict_proba``/``decision_function``/``embed``.
-A classifier adds its input conversion (:meth:`_SequenceClassifier._inputs`), its front
-(:meth:`_build_front`) and its body (:meth:`_build_body`); a baseline that only swaps
-the network overrides :meth:`_build_body` and lists its own hyper-parameters.
+:class:`BaseSequenceClassifier` holds what every tsfilm sequence classifier shares
+(numeric or text, TFiLM or baseline): label encoding, batches of padded sequences with
+their lengths, the cross-entropy loss, and ``predict``/``predict_proba``/
+``decision_function``/``embed``. An input mixin adds how ``X`` becomes padded tensors and
+the network's front (:class:`SeriesInputMixin` here, :class:`~tsfilm.estimators.TextInputMixin`
+for texts); the estimator adds its body (``build_body``) and its hyper-parameters.
 """
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator
+from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from tsfilm._validation import Signals, check_signals
 from tsfilm.estimators._base import TorchEstimator, document_engine_params
 from tsfilm.nn import LinearFront, SequenceClassifierNet, SmallCNN
 from tsfilm.registry import register
+from tsfilm.validation import Signals, StrictInterval, check_signals, int_at_least
 
-__all__ = ["TFiLMSequenceClassifier"]
+__all__ = [
+    "SMALLCNN_CONSTRAINTS",
+    "BaseSequenceClassifier",
+    "SeriesInputMixin",
+    "TFiLMSequenceClassifier",
+    "smallcnn_kwargs",
+]
+
+#: Constraints of the :class:`~tsfilm.nn.SmallCNN` hyper-parameters that the
+#: convolutional classifiers (TFiLM and the SmallCNN baseline) expose.
+SMALLCNN_CONSTRAINTS: dict[str, list] = {
+    "n_filters": [int_at_least(1)],
+    "kernel_size": [int_at_least(1)],
+    "n_layers": [int_at_least(1)],
+    "pool": [int_at_least(1)],
+    "block_length": [int_at_least(1)],
+    "rnn": [StrOptions({"lstm", "gru", "bilstm"})],
+    "modulation": [StrOptions({"affine", "scale"})],
+    "tfilm": ["boolean"],
+}
 
 
-class _SequenceClassifier(ClassifierMixin, TorchEstimator):
-    """Shared classifier glue on the training engine (see the module docstring).
+def smallcnn_kwargs(estimator: TorchEstimator) -> dict[str, Any]:
+    """Keyword arguments of :class:`~tsfilm.nn.SmallCNN` from an estimator's parameters.
+
+    Every :data:`SMALLCNN_CONSTRAINTS` parameter the estimator has, and ``dropout``, is
+    passed on; the class attribute ``network_defaults`` (``{"tfilm": False}`` for the
+    SmallCNN baseline) completes them.
+    """
+    params = estimator.get_params(deep=False)
+    chosen = {k: params[k] for k in (*SMALLCNN_CONSTRAINTS, "dropout") if k in params}
+    return {**getattr(estimator, "network_defaults", {}), **chosen}
+
+
+class BaseSequenceClassifier(ClassifierMixin, TorchEstimator):
+    """Base of tsfilm's sequence classifiers, on the shared training engine.
 
     Inputs are held as one padded tensor (numeric ``(n, C, T)`` or token ids
     ``(n, T)``) with the real length of every sequence; a batch is cut to its
-    longest member and carries a padding mask only when some member is shorter.
+    longest member and carries a padding mask only when some member is shorter, so a
+    sequence gets the same prediction alone or among longer ones.
+
+    A subclass (usually an input mixin plus this class) provides:
+
+    ``encode(X, fitting) -> (inputs, lengths)``
+        Validated, padded inputs and their lengths; sets input statistics when
+        ``fitting`` (and not warm-starting).
+    ``build_front() -> torch.nn.Module`` and ``front_channels() -> int``
+        The layer that turns inputs into ``(n, channels, T)`` features.
+    ``build_body(in_channels, n_classes) -> torch.nn.Module``
+        Takes ``(features, mask)`` and returns logits; ``features(x, mask)`` gives
+        the pooled activations that :meth:`embed` returns.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **TorchEstimator._parameter_constraints,
+        "dropout": [StrictInterval(Real, 0, 1, closed="left")],
+    }
     _saved_attributes: ClassVar[tuple[str, ...]] = (
         *TorchEstimator._saved_attributes,
         "classes_",
     )
+    #: Network arguments fixed by the class (the SmallCNN baseline: ``{"tfilm": False}``).
+    network_defaults: ClassVar[dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ hooks
-    def _inputs(self, X: Any, *, fitting: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """Validated, padded inputs and their lengths; sets input statistics if fitting."""
+    def encode(self, X: Any, *, fitting: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Validated, padded inputs and their lengths."""
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def _build_front(self) -> torch.nn.Module | None:
+    def build_front(self) -> torch.nn.Module | None:
+        """The front layer (embedding or projection)."""
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def _body_channels(self) -> int:
+    def front_channels(self) -> int:
         """Channels the front gives the body."""
-        return self._int_param("embedding_dim")
+        return int(self.embedding_dim)
 
-    def _build_body(self, in_channels: int, n_classes: int) -> torch.nn.Module:
-        """The classifier body: takes ``(features, mask)``, returns logits.
+    def build_body(self, in_channels: int, n_classes: int) -> torch.nn.Module:
+        """The classifier body; by default a SmallCNN from :func:`smallcnn_kwargs`."""
+        return SmallCNN(in_channels, n_classes, **smallcnn_kwargs(self))
 
-        By default the paper's model, a SmallCNN with TFiLM after each convolution;
-        baselines override this with their own network and hyper-parameters.
-        """
-        return SmallCNN(
-            in_channels,
-            n_classes,
-            n_filters=self._int_param("n_filters"),
-            kernel_size=self._int_param("kernel_size"),
-            n_layers=self._int_param("n_layers"),
-            dropout=self.dropout,
-            tfilm=True,
-            block_length=self._int_param("block_length"),
-            rnn=self.rnn,
-            modulation=self.modulation,
-            pool=self._int_param("pool"),
-        )
-
-    # ------------------------------------------------------------------ params
-    def _int_param(self, name: str) -> int:
-        value = getattr(self, name)
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        return int(value)
-
-    def _build_module(self) -> SequenceClassifierNet:
-        body = self._build_body(self._body_channels(), len(self.classes_))
-        return SequenceClassifierNet(self._build_front(), body)
+    def build_module(self) -> SequenceClassifierNet:
+        """Front and body together."""
+        body = self.build_body(self.front_channels(), len(self.classes_))
+        return SequenceClassifierNet(self.build_front(), body)
 
     # ------------------------------------------------------------------ fit
     def _targets(self, y: Any, n_samples: int) -> np.ndarray:
@@ -119,20 +146,35 @@ class _SequenceClassifier(ClassifierMixin, TorchEstimator):
         self.classes_ = encoder.classes_
         return codes
 
-    def _warm(self) -> bool:
-        return bool(self.warm_start) and hasattr(self, "module_")
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any):
+        """Train on labelled sequences.
 
-    def _fit(self, X: Any, y: Any) -> _SequenceClassifier:
-        self._check_engine_params()
-        inputs, lengths = self._inputs(X, fitting=True)
+        Parameters
+        ----------
+        X : array-like or list
+            The sequences: numeric series of shape (n_series, n_timesteps) or
+            (n_series, n_channels, n_timesteps), a list of series of different lengths,
+            or an iterable of str for the text classifiers.
+        y : array-like of shape (n_samples,)
+            Class labels of any type (numbers, strings...), at least two classes.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+
+        Raises
+        ------
+        ValueError
+            Invalid input (see :func:`tsfilm.validation.check_signals`), fewer than two
+            classes, continuous targets, or ``X`` and ``y`` of different lengths.
+        TypeError
+            Input of the wrong type (a single string, non-numeric series).
+        """
+        inputs, lengths = self.encode(X, fitting=True)
         codes = torch.as_tensor(self._targets(y, len(lengths)), dtype=torch.int64)
-        seed = self._seed()
-        train_idx, valid_idx = self._split_series(len(lengths), seed)
-        train = (inputs[train_idx], lengths[train_idx], codes[train_idx])
-        valid = (
-            (inputs[valid_idx], lengths[valid_idx], codes[valid_idx]) if len(valid_idx) else None
-        )
-        self._run_training(train, valid, seed)
+        self.run_training((inputs, lengths, codes), self._seed(), prepare=_stack_fields)
         return self
 
     # ------------------------------------------------------------------ engine hooks
@@ -142,14 +184,16 @@ class _SequenceClassifier(ClassifierMixin, TorchEstimator):
         part = lengths[index]
         return inputs[index][..., : int(part.max())], part
 
-    def _train_batches(self, data, generator: torch.Generator) -> Iterator[tuple]:
+    def train_batches(self, data, generator: torch.Generator) -> Iterator[tuple]:
+        """Shuffled batches of whole sequences."""
         inputs, lengths, codes = data
         order = torch.randperm(len(lengths), generator=generator)
         for start in range(0, len(order), self.batch_size):
             index = order[start : start + self.batch_size]
             yield (*self._trimmed(inputs, lengths, index), codes[index])
 
-    def _valid_batches(self, data) -> Iterator[tuple]:
+    def valid_batches(self, data) -> Iterator[tuple]:
+        """Batches of whole sequences, in order."""
         inputs, lengths, codes = data
         for start in range(0, len(lengths), self.batch_size):
             index = torch.arange(start, min(start + self.batch_size, len(lengths)))
@@ -162,7 +206,8 @@ class _SequenceClassifier(ClassifierMixin, TorchEstimator):
             return None
         return torch.arange(steps, device=x.device) < lengths.unsqueeze(1)
 
-    def _loss(self, module: torch.nn.Module, batch: tuple) -> torch.Tensor:
+    def compute_loss(self, module: torch.nn.Module, batch: tuple) -> torch.Tensor:
+        """Cross-entropy of the logits."""
         x, lengths, codes = batch
         logits = module(x, self._mask(x, lengths))
         return torch.nn.functional.cross_entropy(logits.float(), codes)
@@ -171,21 +216,22 @@ class _SequenceClassifier(ClassifierMixin, TorchEstimator):
     def _outputs(self, X: Any, method: str) -> np.ndarray:
         """``module_.forward`` or ``module_.features`` over ``X`` in batches, as float64."""
         check_is_fitted(self)
-        inputs, lengths = self._inputs(X, fitting=False)
+        inputs, lengths = self.encode(X, fitting=False)
         size, n = int(self.batch_size), len(lengths)
-        parts = []
-        with self._inference() as device:
+        with self.inference() as device:
             run = getattr(self.module_, method)
-            for start in range(0, n, size):
+
+            def forward(index: np.ndarray) -> np.ndarray:
                 # Every batch has `size` rows (the last one filled up with copies of its
                 # first row): CPU kernels round differently for other batch sizes, and a
                 # sample's scores must not depend on how many others it is scored with.
-                index = torch.arange(start, min(start + size, n))
-                index = torch.cat([index, index[:1].expand(size - len(index))])
-                x, part = self._trimmed(inputs, lengths, index)
+                rows = torch.as_tensor(index)
+                rows = torch.cat([rows, rows[:1].expand(size - len(rows))])
+                x, part = self._trimmed(inputs, lengths, rows)
                 x, part = x.to(device), part.to(device)
-                parts.append(run(x, self._mask(x, part))[: min(size, n - start)].float().cpu())
-        return torch.cat(parts).double().numpy()
+                return run(x, self._mask(x, part))[: len(index)].double().cpu().numpy()
+
+            return np.stack(list(self.forward_batches([np.arange(n)], forward)))
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Class scores: the network's logits.
@@ -262,158 +308,40 @@ class _SequenceClassifier(ClassifierMixin, TorchEstimator):
         return self._outputs(X, "features")
 
 
-@register("tfilm", task="classification")
-class TFiLMSequenceClassifier(_SequenceClassifier):
-    """Time-series classification with a small CNN and TFiLM layers (Birnbaum et al., 2019).
+def _stack_fields(fields: list[list[torch.Tensor]]) -> tuple[torch.Tensor, ...]:
+    """Rows picked by the validation split, back into tensors."""
+    return tuple(torch.stack(rows) for rows in fields)
+
+
+class SeriesInputMixin:
+    """Numeric series as classifier input: per-channel standardisation, 1x1 projection.
 
     Every time step is standardised per channel (mean and standard deviation of the
     training data) and projected to ``embedding_dim`` channels by a 1x1 convolution
-    (:class:`~tsfilm.nn.LinearFront`); the body is :class:`~tsfilm.nn.SmallCNN` with a
-    TFiLM layer after every convolution, a global max-pool and a linear layer. Training
-    minimises the cross-entropy. Series of different lengths are padded at the end and
-    masked, so a series gets the same prediction alone or among longer ones, and
-    ``predict`` accepts any length (a 2-D array, scikit-learn's table of features, must
-    have the training length; pass other lengths as a 3-D array or a list).
-
-    Parameters
-    ----------
-    embedding_dim : int, default=32
-        Channels of the 1x1 convolution in front of the body.
-    n_filters : int, default=64
-        Filters of every convolution (and width of the output of :meth:`embed`).
-    kernel_size : int, default=5
-        Kernel length of every convolution.
-    n_layers : int, default=3
-        Number of convolution (+ TFiLM) layers.
-    pool : int, default=2
-        Max-pool size and stride between layers; 1 disables it.
-    block_length : int, default=8
-        TFiLM block length, in steps of the layer it modulates.
-    rnn : {"lstm", "gru", "bilstm"}, default="lstm"
-        The recurrent network of the TFiLM layers ("bilstm" sees later blocks).
-    modulation : {"affine", "scale"}, default="affine"
-        The paper's FiLM (gamma and beta) or the authors' code (gamma only).
-    dropout : float, default=0.2
-        Dropout rate before the linear layer.
-    {engine}
-
-    Attributes
-    ----------
-    module_ : tsfilm.nn.SequenceClassifierNet
-        The trained network.
-    classes_ : ndarray of shape (n_classes,)
-        The class labels, sorted.
-    n_channels_ : int
-        Channels per series.
-    mean_, scale_ : ndarray of shape (n_channels,)
-        Per-channel mean and standard deviation of the training series (1 where
-        a channel is constant).
-    n_features_in_ : int
-        Time steps of the training series when they were passed as one 2-D array;
-        ``predict`` then expects 2-D arrays of this length (3-D arrays and lists may
-        have any length).
-    history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (cross-entropy; None
-        without validation), ``seconds``.
-    n_epochs_ : int
-        Epochs trained.
-    best_epoch_ : int
-        Epoch whose weights were kept.
-
-    See Also
-    --------
-    TFiLMTextClassifier : The same network on token embeddings of texts.
-    tsfilm.nn.SmallCNN : The body.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from tsfilm import TFiLMSequenceClassifier
-    >>> t = np.arange(64) / 64
-    >>> X = np.stack([np.sin(2 * np.pi * f * t) for f in (2, 3, 2, 9, 10, 9)])
-    >>> y = np.array(["slow", "slow", "slow", "fast", "fast", "fast"])
-    >>> clf = TFiLMSequenceClassifier(**TFiLMSequenceClassifier.get_test_params())
-    >>> clf = clf.fit(X, y)
-    >>> clf.classes_.tolist(), clf.predict_proba(X).shape, clf.embed(X).shape
-    (['fast', 'slow'], (6, 2), (6, 8))
+    (:class:`~tsfilm.nn.LinearFront`). Series of different lengths are padded at the
+    end and masked; ``predict`` accepts any length (a 2-D array, scikit-learn's table of
+    features, must have the training length; pass other lengths as a 3-D array or a
+    list). Goes before :class:`BaseSequenceClassifier` among the bases.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **BaseSequenceClassifier._parameter_constraints,
+        "embedding_dim": [int_at_least(1)],
+    }
     _saved_attributes: ClassVar[tuple[str, ...]] = (
-        *_SequenceClassifier._saved_attributes,
+        *BaseSequenceClassifier._saved_attributes,
         "n_channels_",
         "mean_",
         "scale_",
         "n_features_in_",
     )
 
-    def __init__(
-        self,
-        *,
-        embedding_dim: int = 32,
-        n_filters: int = 64,
-        kernel_size: int = 5,
-        n_layers: int = 3,
-        pool: int = 2,
-        block_length: int = 8,
-        rnn: str = "lstm",
-        modulation: str = "affine",
-        dropout: float = 0.2,
-        max_epochs: int = 100,
-        batch_size: int = 16,
-        learning_rate: float = 1e-3,
-        validation_fraction: float = 0.1,
-        patience: int | None = 20,
-        device: Any = "auto",
-        precision: str = "float32",
-        n_threads: int | None = None,
-        random_state: Any = None,
-        verbose: int = 0,
-        warm_start: bool = False,
-    ) -> None:
-        self.embedding_dim = embedding_dim
-        self.n_filters = n_filters
-        self.kernel_size = kernel_size
-        self.n_layers = n_layers
-        self.pool = pool
-        self.block_length = block_length
-        self.rnn = rnn
-        self.modulation = modulation
-        self.dropout = dropout
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.device = device
-        self.precision = precision
-        self.n_threads = n_threads
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
+    def build_front(self) -> LinearFront:
+        """The 1x1 projection to ``embedding_dim`` channels."""
+        return LinearFront(self.n_channels_, int(self.embedding_dim))
 
-    @classmethod
-    def get_test_params(cls) -> dict[str, Any]:
-        """Hyper-parameters of a very small, fast model, for tests and examples."""
-        return {
-            "embedding_dim": 8,
-            "n_filters": 8,
-            "kernel_size": 3,
-            "n_layers": 2,
-            "block_length": 4,
-            "dropout": 0.0,
-            "max_epochs": 5,
-            "batch_size": 32,
-            "learning_rate": 1e-2,
-            "validation_fraction": 0.0,
-            "random_state": 0,
-        }
-
-    # ------------------------------------------------------------------ network
-    def _build_front(self) -> LinearFront:
-        return LinearFront(self.n_channels_, self._int_param("embedding_dim"))
-
-    # ------------------------------------------------------------------ data
-    def _inputs(self, X: Any, *, fitting: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, X: Any, *, fitting: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Standardised series padded to the longest, and their lengths."""
         if isinstance(X, np.ndarray) and X.ndim == 1:
             raise ValueError(
                 f"X must be 2-D (n_series, n_timesteps) or 3-D (n_series, n_channels, "
@@ -454,30 +382,169 @@ class TFiLMSequenceClassifier(_SequenceClassifier):
             padded[i, :, : lengths[i]] = (signals.series(i) - mean) / scale
         return torch.from_numpy(padded), torch.from_numpy(lengths)
 
-    def fit(self, X: Any, y: Any) -> TFiLMSequenceClassifier:
-        """Train on labelled series.
+
+@register("tfilm", task="classification")
+class TFiLMSequenceClassifier(SeriesInputMixin, BaseSequenceClassifier):
+    """Time-series classification with a small CNN and TFiLM layers (Birnbaum et al., 2019).
+
+    Every time step is standardised per channel (mean and standard deviation of the
+    training data) and projected to ``embedding_dim`` channels by a 1x1 convolution
+    (:class:`~tsfilm.nn.LinearFront`); the body is :class:`~tsfilm.nn.SmallCNN` with a
+    TFiLM layer after every convolution, a global max-pool and a linear layer. Training
+    minimises the cross-entropy. Series of different lengths are padded at the end and
+    masked, so a series gets the same prediction alone or among longer ones, and
+    ``predict`` accepts any length (a 2-D array, scikit-learn's table of features, must
+    have the training length; pass other lengths as a 3-D array or a list).
+
+    Parameters
+    ----------
+    embedding_dim : int, default=32
+        Channels of the 1x1 convolution in front of the body.
+    n_filters : int, default=64
+        Filters of every convolution (and width of the output of :meth:`embed`).
+    kernel_size : int, default=5
+        Kernel length of every convolution.
+    n_layers : int, default=3
+        Number of convolution (+ TFiLM) layers.
+    pool : int, default=2
+        Max-pool size and stride between layers; 1 disables it.
+    block_length : int, default=8
+        TFiLM block length, in steps of the layer it modulates.
+    rnn : {"lstm", "gru", "bilstm"}, default="lstm"
+        The recurrent network of the TFiLM layers ("bilstm" sees later blocks).
+    modulation : {"affine", "scale"}, default="affine"
+        The paper's FiLM (gamma and beta) or the authors' code (gamma only).
+    tfilm : bool, default=True
+        The TFiLM layers; False is the paper's SmallCNN baseline (registered as
+        "smallcnn"), for ablations with every other setting equal.
+    dropout : float, default=0.2
+        Dropout rate before the linear layer.
+    {engine}
+
+    Attributes
+    ----------
+    module_ : tsfilm.nn.SequenceClassifierNet
+        The trained network.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted.
+    n_channels_ : int
+        Channels per series.
+    mean_, scale_ : ndarray of shape (n_channels,)
+        Per-channel mean and standard deviation of the training series (1 where
+        a channel is constant).
+    n_features_in_ : int
+        Time steps of the training series when they were passed as one 2-D array;
+        ``predict`` then expects 2-D arrays of this length (3-D arrays and lists may
+        have any length).
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (cross-entropy; None
+        without validation), ``seconds``.
+    n_epochs_ : int
+        Epochs trained.
+    best_epoch_ : int
+        Epoch whose weights were kept.
+
+    See Also
+    --------
+    TFiLMTextClassifier : The same network on token embeddings of texts.
+    tsfilm.nn.SmallCNN : The body.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsfilm import TFiLMSequenceClassifier
+    >>> t = np.arange(64) / 64
+    >>> X = np.stack([np.sin(2 * np.pi * f * t) for f in (2, 3, 2, 9, 10, 9)])
+    >>> y = np.array(["slow", "slow", "slow", "fast", "fast", "fast"])
+    >>> clf = TFiLMSequenceClassifier(**TFiLMSequenceClassifier.get_test_params()[0])
+    >>> clf = clf.fit(X, y)
+    >>> clf.classes_.tolist(), clf.predict_proba(X).shape, clf.embed(X).shape
+    (['fast', 'slow'], (6, 2), (6, 8))
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **SeriesInputMixin._parameter_constraints,
+        **SMALLCNN_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        *,
+        embedding_dim: int = 32,
+        n_filters: int = 64,
+        kernel_size: int = 5,
+        n_layers: int = 3,
+        pool: int = 2,
+        block_length: int = 8,
+        rnn: str = "lstm",
+        modulation: str = "affine",
+        tfilm: bool = True,
+        dropout: float = 0.2,
+        max_epochs: int = 100,
+        batch_size: int = 16,
+        learning_rate: float = 1e-3,
+        validation_fraction: float = 0.1,
+        patience: int | None = 20,
+        max_time: float | None = None,
+        device: Any = "auto",
+        precision: str = "float32",
+        n_threads: int | None = None,
+        random_state: Any = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+    ) -> None:
+        self.embedding_dim = embedding_dim
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.n_layers = n_layers
+        self.pool = pool
+        self.block_length = block_length
+        self.rnn = rnn
+        self.modulation = modulation
+        self.tfilm = tfilm
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.max_time = max_time
+        self.device = device
+        self.precision = precision
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    @classmethod
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small, fast settings for tests and examples.
 
         Parameters
         ----------
-        X : array-like of shape (n_series, n_timesteps) or (n_series, n_channels, \
-n_timesteps), or list of arrays
-            The series; a list of 1-D ``(n_timesteps_i,)`` or 2-D ``(n_channels,
-            n_timesteps_i)`` arrays may mix lengths.
-        y : array-like of shape (n_series,)
-            Class labels of any type (numbers, strings...), at least two classes.
+        parameter_set : str, default="default"
+            Only "default" is defined.
 
         Returns
         -------
-        self : TFiLMSequenceClassifier
-            The fitted classifier.
-
-        Raises
-        ------
-        ValueError
-            Invalid series (see :func:`tsfilm._validation.check_signals`), fewer than
-            two classes, continuous targets, or ``X`` and ``y`` of different lengths.
+        list of dict
+            Two settings: a two-layer TFiLM CNN, and a one-layer one with GRU
+            scale-only modulation and no pooling.
         """
-        return self._fit(X, y)
+        tiny = {
+            "embedding_dim": 8,
+            "n_filters": 8,
+            "kernel_size": 3,
+            "n_layers": 2,
+            "block_length": 4,
+            "dropout": 0.0,
+            "max_epochs": 5,
+            "batch_size": 32,
+            "learning_rate": 1e-2,
+            "validation_fraction": 0.0,
+            "random_state": 0,
+        }
+        return [tiny, {**tiny, "n_layers": 1, "pool": 1, "rnn": "gru", "modulation": "scale"}]
 
 
 def _channel_statistics(signals: Signals) -> tuple[np.ndarray, np.ndarray]:

@@ -9,35 +9,45 @@ third-party ones:
 
 - :class:`BaseSeriesImputer`: input validation, the missing-value marker, series with
   no observed value, feature names and ``set_output``, and the rule that observed values
-  come back bit-for-bit. A subclass implements ``_fit`` and ``_impute``.
+  come back bit-for-bit. A subclass implements ``fit_signals`` and ``impute_signals``.
 - :class:`TorchImputer`: adds self-supervised training of a network on the shared
   engine, per-series scaling, training windows and overlap-add at transform time. A
-  subclass implements ``__init__`` and ``_build_module``.
+  subclass implements ``__init__`` and ``build_module``.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 from collections.abc import Iterator
+from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from tsfilm._validation import Signals, check_signals
-from tsfilm.estimators._base import TorchEstimator, document_engine_params
+from tsfilm.estimators._base import (
+    UNET_CONSTRAINTS,
+    TorchEstimator,
+    document_engine_params,
+    grid_windows,
+    random_windows,
+    unet_kwargs,
+)
 from tsfilm.nn import TFiLMUNet
-from tsfilm.preprocessing import chunk_spans, missing_mask, overlap_add
-from tsfilm.preprocessing.masking import _check_missing_values
+from tsfilm.preprocessing import missing_mask
 from tsfilm.registry import register
+from tsfilm.validation import (
+    MISSING_VALUES,
+    Signals,
+    StrictInterval,
+    check_signals,
+    int_at_least,
+)
 
-__all__ = ["BaseSeriesImputer", "TFiLMImputer", "TorchImputer"]
-
-SCALINGS = ("log1p", "standard", None)
+__all__ = ["BaseSeriesImputer", "TFiLMImputer", "TorchImputer", "UNetImputer"]
 
 
 class BaseSeriesImputer(TransformerMixin, BaseEstimator):
@@ -46,9 +56,9 @@ class BaseSeriesImputer(TransformerMixin, BaseEstimator):
     ``fit(X)`` validates ``X`` (2-D ``(n_series, n_timesteps)``, 3-D ``(n_series,
     n_channels, n_timesteps)`` or a list of series of different lengths), finds the
     missing entries (equal to ``missing_values``), sets ``n_channels_`` and
-    ``fill_values_`` and calls ``self._fit(signals, observed)``.
+    ``fill_values_`` and calls ``self.fit_signals(signals, observed)``.
 
-    ``transform(X)`` copies ``X``, asks ``self._impute(values, observed)`` for estimates
+    ``transform(X)`` copies ``X``, asks ``self.impute_signals(values, observed)`` for estimates
     of the series that miss something, and writes them into the missing entries only,
     so observed values come back bit-for-bit and the dtype (float32 or float64) is kept.
     A channel of a series with no observed value at all cannot be placed on any scale;
@@ -62,37 +72,39 @@ class BaseSeriesImputer(TransformerMixin, BaseEstimator):
 
     Subclasses define ``__init__`` with a ``missing_values`` parameter, and
 
-    ``_fit(self, signals, observed) -> None``
+    ``fit_signals(self, signals, observed) -> None``
         Learn from the validated series (``signals.arrays``: ``(n, C, T)`` array or list
         of ``(C, T_i)`` arrays, float32 or float64) and the matching boolean
         ``observed`` masks.
-    ``_impute(self, values, observed) -> estimates``
+    ``impute_signals(self, values, observed) -> estimates``
         Estimates for every entry of the given series (same structure and shapes as
         ``values``; missing entries of ``values`` hold arbitrary numbers). Only the
         estimates at missing entries are used.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list]] = {"missing_values": MISSING_VALUES}
+
     # ------------------------------------------------------------------ hooks
-    def _fit(self, signals: Signals, observed) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def fit_signals(self, signals: Signals, observed) -> None:
+        """Learn from validated series and their observed masks."""
+        raise NotImplementedError  # pragma: no cover - abstract
 
-    def _impute(self, values, observed):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _warm_fit(self) -> bool:
-        """Whether this ``fit`` continues a fitted model (channels must not change)."""
-        return False
+    def impute_signals(self, values, observed):
+        """Estimates for every entry of the given series (used at missing entries)."""
+        raise NotImplementedError  # pragma: no cover - abstract
 
     # ------------------------------------------------------------------ validation
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
+        # NaN is input only where it marks the missing values.
+        marker = self.missing_values
+        tags.input_tags.allow_nan = isinstance(marker, float) and bool(np.isnan(marker))
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     def _validate_input(self, X, *, reset: bool) -> tuple[Signals, np.ndarray | list[np.ndarray]]:
         """Validated series and their observed masks (True where a value is present)."""
-        marker = _check_missing_values(self.missing_values)
+        marker = float(self.missing_values)
         try:
             signals = check_signals(X, name="X", allow_nan=bool(np.isnan(marker)))
         except ValueError as exc:
@@ -122,6 +134,7 @@ class BaseSeriesImputer(TransformerMixin, BaseEstimator):
         return signals, observed
 
     # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None) -> BaseSeriesImputer:
         """Learn to fill the missing values of series like ``X``.
 
@@ -163,14 +176,15 @@ n_timesteps), or list of arrays
                 f"Channel(s) {empty} of X have no observed value in any series; an imputer "
                 "cannot learn what to fill them with. Drop those channels."
             )
-        if self._warm_fit() and signals.n_channels != self.n_channels_:
+        warm = getattr(self, "warm_start", False) and hasattr(self, "n_channels_")
+        if warm and signals.n_channels != self.n_channels_:
             raise ValueError(
                 f"warm_start needs data with {self.n_channels_} channel(s), as in the first "
                 f"fit; X has {signals.n_channels}."
             )
         self.n_channels_ = signals.n_channels
         self.fill_values_ = sums / counts
-        self._fit(signals, observed)
+        self.fit_signals(signals, observed)
         return self
 
     # ------------------------------------------------------------------ transform
@@ -217,7 +231,7 @@ n_timesteps), or list of arrays
             output = np.array(signals.arrays, copy=True)
             needs = np.flatnonzero(~observed.all(axis=(1, 2)))
             if len(needs):
-                estimates = self._impute(signals.arrays[needs], observed[needs])
+                estimates = self.impute_signals(signals.arrays[needs], observed[needs])
                 part = output[needs]
                 gaps = ~observed[needs]
                 part[gaps] = np.asarray(estimates, dtype=output.dtype)[gaps]
@@ -230,7 +244,7 @@ n_timesteps), or list of arrays
             output = [np.array(a, copy=True) for a in signals.arrays]
             needs = [i for i, m in enumerate(observed) if not m.all()]
             if needs:
-                estimates = self._impute(
+                estimates = self.impute_signals(
                     [signals.arrays[i] for i in needs], [observed[i] for i in needs]
                 )
                 for i, estimate in zip(needs, estimates, strict=True):
@@ -341,14 +355,6 @@ class _SeriesScale:
         return _signed_expm1(mapped) if self.scaling == "log1p" else mapped
 
 
-def _window(t: torch.Tensor, start: int, size: int) -> torch.Tensor:
-    """``t[:, start:start + size]``, padded with zeros when the series is shorter."""
-    part = t[:, start : start + size]
-    if part.shape[-1] < size:
-        part = torch.nn.functional.pad(part, (0, size - part.shape[-1]))
-    return part
-
-
 def _network_input(values: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
     """Values (0 where not visible) stacked on the visibility mask: (N, 2C, L)."""
     return torch.cat([values * visible, visible], dim=1)
@@ -367,18 +373,26 @@ class TorchImputer(BaseSeriesImputer, TorchEstimator):
     channels.
 
     At ``transform`` each series is scaled with its own observed values, run through
-    the network in chunks (``_chunk_length()`` time steps, overlapping by half and
-    cross-faded with :func:`~tsfilm.preprocessing.overlap_add`) and scaled back. If
-    every observed training value was non-negative (counts, sales), estimates are
-    clipped at 0.
+    the network in chunks (``chunk_length`` time steps if the estimator has that
+    parameter, else ``window_length_``, overlapping by half and cross-faded with
+    :func:`~tsfilm.preprocessing.overlap_add`) and scaled back. If every observed
+    training value was non-negative (counts, sales), estimates are clipped at 0.
 
     Subclasses list their hyper-parameters in ``__init__`` (``missing_values``,
     ``window_length``, ``mask_rate``, ``scaling`` and the engine's parameters are
-    read here) and implement ``_build_module``, a network mapping ``(N, 2C, L)`` to
+    read here) and implement ``build_module``, a network mapping ``(N, 2C, L)`` to
     ``(N, C, L)`` built from hyper-parameters and fitted attributes. A network that
-    needs a fixed length returns it from ``_fixed_length()``.
+    needs inputs of one length sets the class attribute ``fixed_length = True``: its
+    windows are then always ``window_length_`` long (shorter ones padded as missing).
     """
 
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **BaseSeriesImputer._parameter_constraints,
+        **TorchEstimator._parameter_constraints,
+        "window_length": [int_at_least(1)],
+        "mask_rate": [StrictInterval(Real, 0, 1, closed="neither")],
+        "scaling": [StrOptions({"log1p", "standard"}), None],
+    }
     _saved_attributes: ClassVar[tuple[str, ...]] = (
         *TorchEstimator._saved_attributes,
         "n_channels_",
@@ -388,165 +402,114 @@ class TorchImputer(BaseSeriesImputer, TorchEstimator):
         "n_features_in_",
         "feature_names_in_",
     )
-
-    # ------------------------------------------------------------------ hooks
-    def _fixed_length(self) -> int | None:
-        """Input length the network requires, or None when any length works."""
-        return None
-
-    def _chunk_length(self) -> int:
-        """Length of the chunks ``transform`` runs the network on."""
-        return self._fixed_length() or self.window_length_
-
-    def _warm_fit(self) -> bool:
-        return bool(self.warm_start) and hasattr(self, "module_")
+    #: Whether the network needs inputs of exactly ``window_length_`` steps.
+    fixed_length: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ fit
-    def _check_imputer_params(self) -> None:
-        if (
-            isinstance(self.window_length, bool)
-            or not isinstance(self.window_length, numbers.Integral)
-            or self.window_length < 1
-        ):
-            raise ValueError(
-                f"window_length must be a positive integer, got {self.window_length!r}."
-            )
-        if (
-            isinstance(self.mask_rate, bool)
-            or not isinstance(self.mask_rate, numbers.Real)
-            or not 0 < self.mask_rate < 1
-        ):
-            raise ValueError(f"mask_rate must be a number in (0, 1), got {self.mask_rate!r}.")
-        if self.scaling not in SCALINGS:
-            raise ValueError(
-                f"scaling must be one of 'log1p', 'standard' or None, got {self.scaling!r}."
-            )
-
-    def fit(self, X, y=None) -> TorchImputer:
-        self._check_imputer_params()
-        self._check_engine_params()
-        return super().fit(X, y)
-
-    fit.__doc__ = BaseSeriesImputer.fit.__doc__
-
-    def _fit(self, signals: Signals, observed) -> None:
+    def fit_signals(self, signals: Signals, observed) -> None:
+        """Scale every series and train the network to recover hidden values."""
         arrays = list(signals.arrays)
         masks = list(observed)
         self.non_negative_ = bool(
             all((a[m] >= 0).all() for a, m in zip(arrays, masks, strict=True))
         )
-        if not self._warm_fit():
+        if not self._warm():
             self.window_length_ = int(min(self.window_length, int(signals.lengths.max())))
         # Series without any observed value teach nothing.
         keep = [i for i, m in enumerate(masks) if m.any()]
-        values, visible = [], []
-        for i in keep:
-            scale = _SeriesScale(arrays[i], masks[i], self.scaling)
-            values.append(torch.as_tensor(scale.z, dtype=torch.float32))
-            visible.append(torch.as_tensor(masks[i], dtype=torch.float32))
-        seed = self._seed()
-        train_idx, valid_idx = self._split_series(len(keep), seed)
-        train = ([values[i] for i in train_idx], [visible[i] for i in train_idx])
-        valid = None
-        if len(valid_idx):
-            # Fixed hidden entries, so that validation losses compare across epochs.
-            generator = torch.Generator().manual_seed(seed)
-            hidden = [
-                visible[i] * (torch.rand(visible[i].shape, generator=generator) < self.mask_rate)
-                for i in valid_idx
-            ]
-            valid = ([values[i] for i in valid_idx], [visible[i] for i in valid_idx], hidden)
-        self._run_training(train, valid, seed)
+        values = [
+            torch.as_tensor(_SeriesScale(arrays[i], masks[i], self.scaling).z, dtype=torch.float32)
+            for i in keep
+        ]
+        visible = [torch.as_tensor(masks[i], dtype=torch.float32) for i in keep]
+        self.run_training((values, visible), self._seed())
 
-    def _train_batches(self, data, generator: torch.Generator) -> Iterator[tuple]:
-        values, visible = data
-        size = self.window_length_
-        lengths = torch.tensor([v.shape[-1] for v in values])
-        room = (lengths - size + 1).clamp(min=1).double()
-        n_windows = max(1, math.ceil(int(lengths.sum()) / size))
-        series = torch.multinomial(room, n_windows, replacement=True, generator=generator)
-        starts = (
-            torch.rand(n_windows, generator=generator, dtype=torch.float64) * room[series]
-        ).long()
-        for b in range(0, n_windows, self.batch_size):
-            pick = zip(
-                series[b : b + self.batch_size].tolist(),
-                starts[b : b + self.batch_size].tolist(),
-                strict=True,
-            )
-            pick = list(pick)
-            x = torch.stack([_window(values[s], t, size) for s, t in pick])
-            m = torch.stack([_window(visible[s], t, size) for s, t in pick])
-            hidden = m * (torch.rand(m.shape, generator=generator) < self.mask_rate)
+    def _hide(self, visible: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return visible * (torch.rand(visible.shape, generator=generator) < self.mask_rate)
+
+    def train_batches(self, data, generator: torch.Generator) -> Iterator[tuple]:
+        """Random windows with ``mask_rate`` of their observed values hidden."""
+        for x, m in random_windows(data, self.window_length_, self.batch_size, generator):
+            hidden = self._hide(m, generator)
             yield _network_input(x, m - hidden), x, hidden
 
-    def _valid_batches(self, data) -> Iterator[tuple]:
-        values, visible, hidden = data
-        size = self.window_length_
-        pick = [
-            (s, start)
-            for s, v in enumerate(values)
-            for start, _ in chunk_spans(v.shape[-1], size, 0)
-        ]
-        for b in range(0, len(pick), self.batch_size):
-            part = pick[b : b + self.batch_size]
-            x = torch.stack([_window(values[s], t, size) for s, t in part])
-            m = torch.stack([_window(visible[s], t, size) for s, t in part])
-            h = torch.stack([_window(hidden[s], t, size) for s, t in part])
-            yield _network_input(x, m - h), x, h
+    def valid_batches(self, data) -> Iterator[tuple]:
+        """Windows covering every series, with the same hidden entries at every epoch."""
+        generator = torch.Generator().manual_seed(0)
+        for x, m in grid_windows(data, self.window_length_, self.batch_size):
+            hidden = self._hide(m, generator)
+            yield _network_input(x, m - hidden), x, hidden
 
-    def _loss(self, module: torch.nn.Module, batch: tuple) -> torch.Tensor:
+    def compute_loss(self, module: torch.nn.Module, batch: tuple) -> torch.Tensor:
+        """Mean squared error on the hidden entries (0 when nothing is hidden)."""
         inputs, target, hidden = batch
         error = (module(inputs).float() - target) ** 2 * hidden
-        # A batch with nothing hidden gives 0, with a (zero) gradient.
         return error.sum() / hidden.sum().clamp(min=1.0)
 
     # ------------------------------------------------------------------ impute
-    def _impute(self, values, observed):
-        if isinstance(values, np.ndarray):
-            scale = _SeriesScale(values, observed, self.scaling)
-            estimates = scale.inverse(self._run_network(scale.z, observed))
-            return np.maximum(estimates, 0.0) if self.non_negative_ else estimates
-        return [self._impute(v[None], m[None])[0] for v, m in zip(values, observed, strict=True)]
+    def impute_signals(self, values, observed):
+        """Scale, run the network in overlapping chunks, scale back (clipped at 0)."""
+        if not isinstance(values, np.ndarray):
+            return [
+                self.impute_signals(v[None], m[None])[0]
+                for v, m in zip(values, observed, strict=True)
+            ]
+        scale = _SeriesScale(values, observed, self.scaling)
+        inputs = np.concatenate([scale.z, observed], axis=1).astype(np.float32)
+        chunk = int(getattr(self, "chunk_length", None) or self.window_length_)
+        fixed = self.window_length_ if self.fixed_length else None
+        with self.inference() as device:
 
-    def _run_network(self, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
-        """Network estimates (scaled space) for series ``z`` of shape (n, C, T).
+            def forward(x: np.ndarray) -> np.ndarray:
+                length = x.shape[-1]
+                if fixed is not None and length < fixed:  # padded as missing
+                    x = np.pad(x, ((0, 0), (0, 0), (0, fixed - length)))
+                out = self.module_(torch.as_tensor(x).to(device)).float().cpu().numpy()
+                return out[..., :length]
 
-        Series longer than the chunk length are cut into chunks overlapping by half;
-        the chunks of all series go through the network in shared batches and are
-        cross-faded back into each series.
-        """
-        inputs = np.concatenate([z, observed], axis=1).astype(np.float32)
-        n_series, _, length = inputs.shape
-        chunk = self._chunk_length()
-        spans = chunk_spans(length, chunk, chunk // 2)
-        # (n_series * n_spans, 2C, chunk): every chunk has the same length.
-        pieces = np.stack([inputs[..., start:stop] for start, stop in spans], axis=1)
-        pieces = pieces.reshape(-1, *pieces.shape[2:])
-        with self._inference() as device:
-            out = np.concatenate(
-                [
-                    self._forward(pieces[b : b + self.batch_size], device)
-                    for b in range(0, len(pieces), self.batch_size)
-                ]
+            estimates = np.stack(
+                list(
+                    self.forward_windows(
+                        [values.shape[-1]] * len(values),
+                        lambda i, start, stop: inputs[i, :, start:stop],
+                        forward,
+                        window=chunk,
+                        overlap=chunk // 2,
+                    )
+                )
             )
-        out = out.reshape(n_series, len(spans), *out.shape[1:])
-        if len(spans) == 1:
-            return out[:, 0]
-        return np.stack([overlap_add(list(parts), spans, length, chunk // 2) for parts in out])
+        estimates = scale.inverse(estimates)
+        return np.maximum(estimates, 0.0) if self.non_negative_ else estimates
 
-    def _forward(self, inputs: np.ndarray, device: torch.device) -> np.ndarray:
-        """The network on a batch (N, 2C, L); short inputs padded as missing if needed."""
-        length = inputs.shape[-1]
-        fixed = self._fixed_length()
-        if fixed is not None and length < fixed:
-            inputs = np.pad(inputs, ((0, 0), (0, 0), (0, fixed - length)))
-        out = self.module_(torch.as_tensor(inputs).to(device)).float().cpu().numpy()
-        return out[..., :length]
+
+class UNetImputer(TorchImputer):
+    """Imputation with a :class:`~tsfilm.nn.TFiLMUNet`: the shared body of
+    :class:`TFiLMImputer` and the Conv baseline.
+
+    A subclass defines ``__init__`` with the parameters of :class:`TorchImputer`,
+    ``chunk_length`` and any of the U-Net's (:data:`~tsfilm.estimators.UNET_CONSTRAINTS`);
+    U-Net arguments it does not expose take the class attribute ``network_defaults``
+    or the U-Net's defaults.
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **TorchImputer._parameter_constraints,
+        **UNET_CONSTRAINTS,
+        "chunk_length": [int_at_least(2), None],
+    }
+
+    #: U-Net arguments fixed by the class (the Conv baseline sets ``{"tfilm": False}``).
+    network_defaults: ClassVar[dict[str, Any]] = {}
+
+    def build_module(self) -> TFiLMUNet:
+        """The U-Net: values and mask in (``2 * n_channels_``), values out."""
+        return TFiLMUNet(
+            **unet_kwargs(self, in_channels=2 * self.n_channels_, out_channels=self.n_channels_)
+        )
 
 
 @register("tfilm", task="imputation")
-class TFiLMImputer(TorchImputer):
+class TFiLMImputer(UNetImputer):
     """Fill missing values in time series with a TFiLM U-Net (Birnbaum et al., 2019).
 
     The network (:class:`~tsfilm.nn.TFiLMUNet`) receives each series scaled with its
@@ -641,7 +604,7 @@ class TFiLMImputer(TorchImputer):
     >>> t = np.arange(64) / 64
     >>> X = np.stack([np.sin(2 * np.pi * f * t) for f in (1, 2, 3, 4)])
     >>> X_missing, hidden = hide_at_random(X, 0.2, random_state=0)
-    >>> imputer = TFiLMImputer(**TFiLMImputer.get_test_params()).fit(X_missing)
+    >>> imputer = TFiLMImputer(**TFiLMImputer.get_test_params()[0]).fit(X_missing)
     >>> X_filled = imputer.transform(X_missing)
     >>> X_filled.shape, bool(np.isnan(X_filled).any())
     ((4, 64), False)
@@ -672,6 +635,7 @@ class TFiLMImputer(TorchImputer):
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.1,
         patience: int | None = 10,
+        max_time: float | None = None,
         device: Any = "auto",
         precision: str = "float32",
         n_threads: int | None = None,
@@ -699,6 +663,7 @@ class TFiLMImputer(TorchImputer):
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.max_time = max_time
         self.device = device
         self.precision = precision
         self.n_threads = n_threads
@@ -707,9 +672,21 @@ class TFiLMImputer(TorchImputer):
         self.warm_start = warm_start
 
     @classmethod
-    def get_test_params(cls) -> dict[str, Any]:
-        """Hyper-parameters of a very small, fast model, for tests and examples."""
-        return {
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small, fast settings for tests and examples.
+
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Only "default" is defined.
+
+        Returns
+        -------
+        list of dict
+            Two settings: a one-level U-Net, and a two-level one with LSTM TFiLM and
+            standard scaling.
+        """
+        tiny = {
             "window_length": 32,
             "depth": 1,
             "width": 0.1,
@@ -720,36 +697,7 @@ class TFiLMImputer(TorchImputer):
             "batch_size": 16,
             "random_state": 0,
         }
-
-    def _check_imputer_params(self) -> None:
-        super()._check_imputer_params()
-        if self.chunk_length is not None and (
-            isinstance(self.chunk_length, bool)
-            or not isinstance(self.chunk_length, numbers.Integral)
-            or self.chunk_length < 2
-        ):
-            raise ValueError(
-                f"chunk_length must be an integer >= 2 or None, got {self.chunk_length!r}."
-            )
-
-    def _chunk_length(self) -> int:
-        return int(self.chunk_length or self.window_length_)
-
-    def _build_module(self) -> TFiLMUNet:
-        return TFiLMUNet(
-            in_channels=2 * self.n_channels_,
-            out_channels=self.n_channels_,
-            depth=self.depth,
-            width=self.width,
-            max_filters=self.max_filters,
-            block_length=self.block_length,
-            rnn=self.rnn,
-            modulation=self.modulation,
-            tfilm=self.tfilm,
-            skip=self.skip,
-            residual=self.residual,
-            dropout=self.dropout,
-        )
+        return [tiny, {**tiny, "depth": 2, "rnn": "lstm", "scaling": "standard"}]
 
 
 document_engine_params(TFiLMImputer)

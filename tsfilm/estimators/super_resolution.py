@@ -1,26 +1,34 @@
 """Super-resolution estimators: low-rate signals in, high-rate signals out.
 
 :class:`SuperResolverMixin` holds what every super-resolver shares (pairing and
-validating the data, ``upsample``, ``score``); :class:`TFiLMSuperResolver` adds the
-TFiLM U-Net on the shared training engine.
+validating the data, ``fit``/``predict``, ``upsample``, ``score``) and is the base for
+plugins; :class:`UNetSuperResolver` adds a U-Net on the shared training engine, and
+:class:`TFiLMSuperResolver` is the paper's model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils.validation import check_is_fitted
 
-from tsfilm._validation import Signals, check_signals
-from tsfilm.estimators._base import TorchEstimator, document_engine_params
+from tsfilm.estimators._base import (
+    UNET_CONSTRAINTS,
+    TorchEstimator,
+    document_engine_params,
+    grid_windows,
+    random_windows,
+    unet_kwargs,
+)
 from tsfilm.nn import TFiLMUNet
-from tsfilm.preprocessing import chunk_spans, degrade, overlap_add, spline_upsample
+from tsfilm.preprocessing import degrade, spline_upsample
 from tsfilm.registry import register
+from tsfilm.validation import Signals, check_signals, int_at_least
 
-__all__ = ["SuperResolverMixin", "TFiLMSuperResolver"]
+__all__ = ["SuperResolverMixin", "TFiLMSuperResolver", "UNetSuperResolver"]
 
 
 def _infer_ratio(n_low: int, n_high: int) -> int | None:
@@ -32,23 +40,8 @@ def _infer_ratio(n_low: int, n_high: int) -> int | None:
     return None
 
 
-#: Hyper-parameters of TFiLMSuperResolver that are TFiLMUNet arguments of the same name.
-_NETWORK_PARAMS = (
-    "depth",
-    "width",
-    "max_filters",
-    "block_length",
-    "rnn",
-    "modulation",
-    "tfilm",
-    "skip",
-    "residual",
-    "dropout",
-)
-
-
 class SuperResolverMixin(RegressorMixin):
-    """The data side of a super-resolution regressor, shared by tsfilm and its plugins.
+    """Base of every super-resolver, tsfilm's and plugins': the data contract.
 
     Gives an estimator the contract of :class:`TFiLMSuperResolver`: ``fit(X_low,
     y_high)`` with the ratio read from the shapes, or ``fit(X_high)`` with a ``ratio``
@@ -59,48 +52,48 @@ class SuperResolverMixin(RegressorMixin):
     every super-resolver can be swapped for another in a ``Pipeline`` or
     ``GridSearchCV``.
 
-    The estimator provides the parameters ``ratio`` (int or None) and ``lowpass``
-    (bool), sets the fitted attributes ``ratio_`` and ``n_channels_`` in ``fit``, and
-    implements ``predict``. The mixin goes first among the bases, before
-    ``BaseEstimator`` (or :class:`~tsfilm.estimators.TorchEstimator`). Its helpers for
-    ``fit`` and ``predict``, which take and return validated signals
-    (``.arrays`` of shape (n_series, n_channels, n_timesteps) or a list of
-    (n_channels, n_timesteps_i) arrays; ``.restore(outputs)`` gives outputs back in the
-    caller's layout):
+    A subclass lists ``ratio`` (int or None) and ``lowpass`` (bool) among its
+    parameters, puts the mixin first among its bases (before ``BaseEstimator`` or
+    :class:`~tsfilm.estimators.TorchEstimator`) and implements two methods, which
+    receive validated :class:`~tsfilm.validation.Signals` (``.arrays`` of shape
+    (n_series, n_channels, n_timesteps), or a list of (n_channels, n_timesteps_i)
+    arrays when lengths differ):
 
-    - ``_check_ratio_param()``: the ``ratio`` parameter is a positive integer or None.
-    - ``_pairs(X, y) -> (low, high, ratio)``: validated low- and high-rate signals.
-    - ``_continues_fit(ratio, high) -> bool``: whether a ``warm_start`` fit continues.
-    - ``_set_n_features_in(low)``, ``_signal_scale(high) -> float`` (root mean square).
-    - ``_upsample(low, ratio, lengths)``: the cubic spline to the high rate.
-    - ``_check_predict_input(X) -> low``: fitted, valid, same channels as in ``fit``.
+    ``fit_signals(low, high)``
+        Learn from paired low- and high-rate signals. ``ratio_``, ``n_channels_`` and
+        ``n_features_in_`` are already set.
+    ``predict_signals(low) -> outputs``
+        High-rate signals of ``low.lengths * ratio_`` samples, as one array or a list
+        of arrays like ``low.arrays``.
+
+    Its helpers :meth:`spline` (the cubic spline to the high rate) and
+    :meth:`signal_scale` (root mean square) serve both.
 
     Examples
     --------
-    The cubic-spline baseline in a few lines:
+    A sample-and-hold super-resolver in a few lines:
 
     >>> import numpy as np
     >>> from sklearn.base import BaseEstimator
     >>> from tsfilm.estimators import SuperResolverMixin
-    >>> class Spline(SuperResolverMixin, BaseEstimator):
+    >>> class Hold(SuperResolverMixin, BaseEstimator):
     ...     def __init__(self, ratio=None, lowpass=True):
     ...         self.ratio, self.lowpass = ratio, lowpass
-    ...     def fit(self, X, y=None):
-    ...         self._check_ratio_param()
-    ...         low, high, self.ratio_ = self._pairs(X, y)
-    ...         self.n_channels_ = high.n_channels
-    ...         return self
-    ...     def predict(self, X):
-    ...         low = self._check_predict_input(X)
-    ...         return low.restore(self._upsample(low, self.ratio_, low.lengths * self.ratio_))
+    ...     def fit_signals(self, low, high):
+    ...         pass
+    ...     def predict_signals(self, low):
+    ...         return [np.repeat(a, self.ratio_, axis=-1) for a in low.arrays]
     >>> t = np.arange(64) / 64
     >>> y = np.stack([np.sin(2 * np.pi * 3 * t), np.cos(2 * np.pi * 2 * t)])
-    >>> est = Spline().fit(y[:, ::4], y)
+    >>> est = Hold().fit(y[:, ::4], y)
     >>> est.ratio_, est.predict(y[:, ::4]).shape
     (4, (2, 64))
-    >>> bool(est.score(y[:, ::4], y) > 30)
-    True
     """
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "ratio": [int_at_least(1), None],
+        "lowpass": ["boolean"],
+    }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -110,15 +103,75 @@ class SuperResolverMixin(RegressorMixin):
         tags.target_tags.multi_output = True
         return tags
 
-    def _check_ratio_param(self) -> None:
-        """Raise ValueError unless the ``ratio`` parameter is a positive integer or None."""
-        if self.ratio is not None and (
-            isinstance(self.ratio, bool)
-            or not isinstance(self.ratio, (int, np.integer))
-            or self.ratio < 1
-        ):
-            raise ValueError(f"ratio must be a positive integer or None, got {self.ratio!r}.")
+    # ------------------------------------------------------------------ hooks
+    def fit_signals(self, low: Signals, high: Signals) -> None:
+        """Learn from validated, paired low- and high-rate signals."""
+        raise NotImplementedError  # pragma: no cover - abstract
 
+    def predict_signals(self, low: Signals) -> np.ndarray | list[np.ndarray]:
+        """High-rate outputs for validated low-rate signals."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    # ------------------------------------------------------------------ fit / predict
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn from paired signals, or from high-rate signals degraded by ``ratio``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_series, n_low) or (n_series, n_channels, n_low), or list
+            Low-rate signals when ``y`` is given; otherwise the high-rate signals. A list
+            of arrays of different lengths is accepted.
+        y : array-like of shape (n_series, n_high) or (n_series, n_channels, n_high), or None
+            High-rate targets, ``n_high = ratio * n_low`` (or the ``ceil`` relation of
+            :func:`~tsfilm.preprocessing.degrade`).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` is not a high-rate signal for ``X``, the shapes give no integer
+            ratio, ``fit(X)`` is called without ``ratio``, or the input has NaN,
+            infinity or the wrong number of dimensions.
+        """
+        low, high, ratio = self._pairs(X, y)
+        if not self._continues_fit(ratio, high):
+            self.ratio_ = ratio
+            self.n_channels_ = high.n_channels
+        if low.layout == "2d":
+            self.n_features_in_ = int(low.arrays.shape[-1])
+        elif hasattr(self, "n_features_in_"):
+            del self.n_features_in_
+        self.fit_signals(low, high)
+        return self
+
+    def predict(self, X) -> np.ndarray | list[np.ndarray]:
+        """Up-sample low-rate signals.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_series, n_low) or (n_series, n_channels, n_low), or list
+            Low-rate signals of any length, at the rate the model was trained for.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_series, n_high) or (n_series, n_channels, n_high), or list
+            ``n_high = n_low * ratio_``: the high-rate signals, in the layout of ``X``.
+        """
+        check_is_fitted(self)
+        low = check_signals(X, name="X")
+        if low.n_channels != self.n_channels_:
+            raise ValueError(
+                f"X has {low.n_channels} channel(s) but the model was trained on "
+                f"{self.n_channels_}."
+            )
+        return low.restore(self.predict_signals(low))
+
+    # ------------------------------------------------------------------ helpers
     def _pairs(self, X, y) -> tuple[Signals, Signals, int]:
         """Validated (low, high) signals and the ratio."""
         if y is None:
@@ -171,14 +224,7 @@ class SuperResolverMixin(RegressorMixin):
 
     def _continues_fit(self, ratio: int, high: Signals) -> bool:
         """Whether ``fit`` continues a fitted model (``warm_start``), on matching data."""
-        from sklearn.exceptions import NotFittedError
-        from sklearn.utils.validation import check_is_fitted
-
-        if not getattr(self, "warm_start", False):
-            return False
-        try:
-            check_is_fitted(self)
-        except NotFittedError:
+        if not (getattr(self, "warm_start", False) and hasattr(self, "ratio_")):
             return False
         if ratio != self.ratio_ or high.n_channels != self.n_channels_:
             raise ValueError(
@@ -188,46 +234,47 @@ class SuperResolverMixin(RegressorMixin):
         return True
 
     @staticmethod
-    def _signal_scale(signals: Signals) -> float:
-        """Root mean square of the signals (1.0 for silence): networks see signals / it."""
+    def signal_scale(signals: Signals) -> float:
+        """Root mean square of the signals (1.0 for silence).
+
+        Parameters
+        ----------
+        signals : Signals
+            Validated signals.
+
+        Returns
+        -------
+        float
+            The root mean square over every sample of every series.
+        """
         rms = float(
             np.sqrt(np.mean([np.mean(np.square(a, dtype=np.float64)) for a in signals.arrays]))
         )
         return rms if rms > 0 else 1.0
 
-    def _set_n_features_in(self, low: Signals) -> None:
-        """``n_features_in_`` is the low-rate length when X was one 2-D array, else unset."""
-        if low.layout == "2d":
-            self.n_features_in_ = int(low.arrays.shape[-1])
-        elif hasattr(self, "n_features_in_"):
-            del self.n_features_in_
+    def spline(self, low: Signals, lengths=None) -> np.ndarray | list[np.ndarray]:
+        """Cubic-spline up-sampling of validated signals by ``ratio_``.
 
-    @staticmethod
-    def _upsample(low: Signals, ratio: int, lengths: np.ndarray) -> list[np.ndarray] | np.ndarray:
-        """Cubic-spline up-sampling of validated signals to the given high-rate lengths."""
+        Parameters
+        ----------
+        low : Signals
+            Validated low-rate signals.
+        lengths : array-like of int, optional
+            High-rate length of every series; ``low.lengths * ratio_`` by default.
+
+        Returns
+        -------
+        ndarray or list of ndarray
+            Like ``low.arrays``, at the high rate.
+        """
+        ratio = self.ratio_
+        lengths = low.lengths * ratio if lengths is None else np.asarray(lengths)
         if low.is_dense:
             return spline_upsample(low.arrays, ratio, length=int(lengths[0]))
         return [
             spline_upsample(a, ratio, length=int(n))
             for a, n in zip(low.arrays, lengths, strict=True)
         ]
-
-    def _check_predict_input(self, X) -> Signals:
-        """Validated low-rate signals for ``predict``, from a fitted model with their channels."""
-        low = check_signals(X, name="X")
-        self._check_fitted_channels(low)
-        return low
-
-    def _check_fitted_channels(self, signals: Signals) -> None:
-        """Raise NotFittedError before ``fit``, ValueError on another number of channels."""
-        from sklearn.utils.validation import check_is_fitted
-
-        check_is_fitted(self)
-        if signals.n_channels != self.n_channels_:
-            raise ValueError(
-                f"X has {signals.n_channels} channel(s) but the model was trained on "
-                f"{self.n_channels_}."
-            )
 
     def upsample(self, signal) -> np.ndarray:
         """Up-sample one signal.
@@ -273,8 +320,7 @@ class SuperResolverMixin(RegressorMixin):
         if sample_weight is not None:
             raise ValueError("score does not support sample_weight.")
         y_true = check_signals(y, name="y")
-        y_pred = self.predict(X)
-        y_pred = check_signals(y_pred, name="y_pred")
+        y_pred = check_signals(self.predict(X), name="y_pred")
         scores = []
         for a, b in zip(y_true.arrays, y_pred.arrays, strict=True):
             n = min(a.shape[-1], b.shape[-1])  # degrade's ceil leaves up to r - 1 extra samples
@@ -282,8 +328,108 @@ class SuperResolverMixin(RegressorMixin):
         return float(np.mean(scores))
 
 
+class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
+    """Super-resolution with a :class:`~tsfilm.nn.TFiLMUNet`: the shared body of
+    :class:`TFiLMSuperResolver` and the Conv baseline.
+
+    The network receives the low-rate signal up-sampled to the target rate with a cubic
+    spline and learns the residual that turns it into the high-rate signal. It trains on
+    random patches of ``patch_length`` samples and predicts signals of any length in
+    overlapping chunks, so memory does not grow with the length of a recording.
+
+    A subclass defines ``__init__`` with ``ratio``, ``lowpass``, ``patch_length``,
+    ``chunk_length``, ``sample_rate``, the engine's parameters and any of the U-Net's
+    (:data:`~tsfilm.estimators.UNET_CONSTRAINTS`); U-Net arguments it does not expose
+    take the class attribute ``network_defaults`` or the U-Net's defaults.
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **SuperResolverMixin._parameter_constraints,
+        **TorchEstimator._parameter_constraints,
+        **UNET_CONSTRAINTS,
+        "patch_length": [int_at_least(2)],
+        "chunk_length": [int_at_least(8), None],
+        "sample_rate": [int_at_least(1), None],
+    }
+    _saved_attributes: ClassVar[tuple[str, ...]] = (
+        *TorchEstimator._saved_attributes,
+        "ratio_",
+        "n_channels_",
+        "scale_",
+        "n_features_in_",
+    )
+    #: U-Net arguments fixed by the class (the Conv baseline sets ``{"tfilm": False}``).
+    network_defaults: ClassVar[dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ fit
+    def fit_signals(self, low: Signals, high: Signals) -> None:
+        """Train the network on spline-upsampled ``low`` against ``high``."""
+        if not self._warm():
+            self.scale_ = self.signal_scale(high)
+        inputs = self._tensors(self.spline(low, high.lengths))
+        targets = self._tensors(high.arrays)
+        self.run_training((inputs, targets), self._seed())
+
+    def _tensors(self, arrays) -> list[torch.Tensor]:
+        return [torch.as_tensor(np.asarray(a, dtype=np.float32) / self.scale_) for a in arrays]
+
+    def build_module(self) -> TFiLMUNet:
+        """The U-Net, from the hyper-parameters and ``n_channels_``."""
+        return TFiLMUNet(**unet_kwargs(self, in_channels=self.n_channels_))
+
+    def _patch(self, fields) -> int:
+        return int(min(self.patch_length, min(t.shape[-1] for t in fields[0])))
+
+    def train_batches(self, data, generator: torch.Generator):
+        """Random patches of ``patch_length`` (or the shortest series), batched."""
+        return random_windows(data, self._patch(data), self.batch_size, generator)
+
+    def valid_batches(self, data):
+        """Patches covering every validation series."""
+        return grid_windows(data, self._patch(data), self.batch_size)
+
+    def compute_loss(self, module: torch.nn.Module, batch: tuple) -> torch.Tensor:
+        """The authors' loss: root mean squared error per example, averaged."""
+        x, y = batch
+        return torch.sqrt(torch.mean((module(x).float() - y) ** 2, dim=(1, 2)) + 1e-6).mean()
+
+    # ------------------------------------------------------------------ predict
+    def predict_signals(self, low: Signals) -> list[np.ndarray]:
+        """Spline-upsample and run the network in overlapping chunks, batched."""
+        chunk = int(self.chunk_length or 4 * self.patch_length)
+        with self.inference() as device:
+
+            def forward(x: np.ndarray) -> np.ndarray:
+                batch = torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32) / self.scale_)
+                return self.module_(batch.to(device)).float().cpu().numpy() * np.float32(
+                    self.scale_
+                )
+
+            def window(i: int, start: int, stop: int) -> np.ndarray:
+                return self._spline_span(low.series(i), start, stop)
+
+            outputs = self.forward_windows(
+                low.lengths * self.ratio_, window, forward, window=chunk, overlap=chunk // 8
+            )
+            return [out.astype(np.float32, copy=False) for out in outputs]
+
+    def _spline_span(self, x_low: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """The spline-upsampled signal on [start, stop) at the high rate, from a window of
+        low-rate samples with a margin: a cubic B-spline's dependence on a sample decays
+        by about 0.27 per sample, so 16 samples of margin match the whole-signal spline to
+        float32 precision while memory stays bounded by the chunk."""
+        ratio, margin = self.ratio_, 16
+        first = max(start // ratio - margin, 0)
+        last = min(-(-stop // ratio) + margin, x_low.shape[-1])
+        window = spline_upsample(x_low[:, first:last], ratio)
+        offset = first * ratio
+        if stop - offset > window.shape[-1]:  # the tail beyond the last low-rate sample
+            window = spline_upsample(x_low[:, first:last], ratio, length=stop - offset)
+        return window[:, start - offset : stop - offset]
+
+
 @register("tfilm", task="super_resolution")
-class TFiLMSuperResolver(SuperResolverMixin, TorchEstimator):
+class TFiLMSuperResolver(UNetSuperResolver):
     """Time-series super-resolution with a TFiLM U-Net (Birnbaum et al., 2019).
 
     The network receives the low-rate signal up-sampled to the target rate with a cubic
@@ -368,14 +514,6 @@ class TFiLMSuperResolver(SuperResolverMixin, TorchEstimator):
     (4, 256)
     """
 
-    _saved_attributes: ClassVar[tuple[str, ...]] = (
-        *TorchEstimator._saved_attributes,
-        "ratio_",
-        "n_channels_",
-        "scale_",
-        "n_features_in_",
-    )
-
     def __init__(
         self,
         ratio: int | None = None,
@@ -399,6 +537,7 @@ class TFiLMSuperResolver(SuperResolverMixin, TorchEstimator):
         learning_rate: float = 3e-4,
         validation_fraction: float = 0.1,
         patience: int | None = 10,
+        max_time: float | None = None,
         device: Any = "auto",
         precision: str = "float32",
         n_threads: int | None = None,
@@ -426,6 +565,7 @@ class TFiLMSuperResolver(SuperResolverMixin, TorchEstimator):
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.max_time = max_time
         self.device = device
         self.precision = precision
         self.n_threads = n_threads
@@ -434,9 +574,20 @@ class TFiLMSuperResolver(SuperResolverMixin, TorchEstimator):
         self.warm_start = warm_start
 
     @classmethod
-    def get_test_params(cls) -> dict[str, Any]:
-        """Hyper-parameters of a very small, fast model, for tests and examples."""
-        return {
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small, fast settings for tests and examples.
+
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Only "default" is defined.
+
+        Returns
+        -------
+        list of dict
+            Two settings: a tiny U-Net, and a deeper one with GRU scale-only TFiLM.
+        """
+        tiny = {
             "depth": 2,
             "width": 0.05,
             "max_filters": 16,
@@ -447,195 +598,7 @@ class TFiLMSuperResolver(SuperResolverMixin, TorchEstimator):
             "batch_size": 8,
             "random_state": 0,
         }
-
-    # ------------------------------------------------------------------ data
-    def _check_params(self) -> None:
-        self._check_ratio_param()
-        if not isinstance(self.patch_length, (int, np.integer)) or self.patch_length < 2:
-            raise ValueError(f"patch_length must be an integer >= 2, got {self.patch_length!r}.")
-        if self.chunk_length is not None and (
-            not isinstance(self.chunk_length, (int, np.integer)) or self.chunk_length < 8
-        ):
-            raise ValueError(
-                f"chunk_length must be an integer >= 8 or None, got {self.chunk_length!r}."
-            )
-
-    def _as_tensors(self, arrays: Iterable[np.ndarray]) -> list[torch.Tensor]:
-        return [torch.as_tensor(np.asarray(a, dtype=np.float32) / self.scale_) for a in arrays]
-
-    # ------------------------------------------------------------------ fit
-    def fit(self, X, y=None) -> TFiLMSuperResolver:
-        """Train on paired signals, or on high-rate signals degraded by ``ratio``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_series, n_low) or (n_series, n_channels, n_low), or list
-            Low-rate signals when ``y`` is given; otherwise the high-rate signals. A list
-            of arrays of different lengths is accepted.
-        y : array-like of shape (n_series, n_high) or (n_series, n_channels, n_high), or None
-            High-rate targets, ``n_high = ratio * n_low`` (or the ``ceil`` relation of
-            :func:`~tsfilm.preprocessing.degrade`).
-
-        Returns
-        -------
-        self : TFiLMSuperResolver
-            The fitted estimator.
-        """
-        self._check_params()
-        self._check_engine_params()
-        low, high, ratio = self._pairs(X, y)
-        if not self._continues_fit(ratio, high):
-            self.ratio_ = ratio
-            self.n_channels_ = high.n_channels
-            self.scale_ = self._signal_scale(high)
-        self._set_n_features_in(low)
-        inputs = self._as_tensors(self._upsample(low, ratio, high.lengths))
-        targets = self._as_tensors(high.arrays)
-        seed = self._seed()
-        train_idx, valid_idx = self._split_series(len(inputs), seed)
-        train = ([inputs[i] for i in train_idx], [targets[i] for i in train_idx])
-        valid = (
-            ([inputs[i] for i in valid_idx], [targets[i] for i in valid_idx])
-            if len(valid_idx)
-            else None
-        )
-        self._run_training(train, valid, seed)
-        return self
-
-    def _network_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :class:`~tsfilm.nn.TFiLMUNet`, from hyper-parameters.
-
-        The one place a variant changes the network. A hyper-parameter that a subclass's
-        ``__init__`` leaves out is not passed (the Conv baseline has no ``tfilm`` and
-        overrides this method to switch TFiLM off).
-        """
-        params = self.get_params(deep=False)
-        return {
-            "in_channels": self.n_channels_,
-            **{name: params[name] for name in _NETWORK_PARAMS if name in params},
-        }
-
-    def _build_module(self) -> TFiLMUNet:
-        return TFiLMUNet(**self._network_kwargs())
-
-    def _patch_size(self, lengths: torch.Tensor) -> int:
-        return int(min(self.patch_length, int(lengths.min())))
-
-    def _train_batches(self, data, generator: torch.Generator) -> Iterator[tuple]:
-        inputs, targets = data
-        lengths = torch.tensor([t.shape[-1] for t in inputs])
-        size = self._patch_size(lengths)
-        room = (lengths - size + 1).double()
-        n_patches = max(1, int(lengths.sum()) // size)
-        series = torch.multinomial(room, n_patches, replacement=True, generator=generator)
-        starts = (
-            torch.rand(n_patches, generator=generator, dtype=torch.float64) * room[series]
-        ).long()
-        for b in range(0, n_patches, self.batch_size):
-            pick = list(
-                zip(
-                    series[b : b + self.batch_size].tolist(),
-                    starts[b : b + self.batch_size].tolist(),
-                    strict=True,
-                )
-            )
-            yield (
-                torch.stack([inputs[s][:, t : t + size] for s, t in pick]),
-                torch.stack([targets[s][:, t : t + size] for s, t in pick]),
-            )
-
-    def _valid_batches(self, data) -> Iterator[tuple]:
-        inputs, targets = data
-        lengths = torch.tensor([t.shape[-1] for t in inputs])
-        size = self._patch_size(lengths)
-        pick = [
-            (s, t) for s, n in enumerate(lengths.tolist()) for t in range(0, n - size + 1, size)
-        ]
-        for b in range(0, len(pick), self.batch_size):
-            part = pick[b : b + self.batch_size]
-            yield (
-                torch.stack([inputs[s][:, t : t + size] for s, t in part]),
-                torch.stack([targets[s][:, t : t + size] for s, t in part]),
-            )
-
-    def _loss(self, module: torch.nn.Module, batch: tuple) -> torch.Tensor:
-        x, y = batch
-        # The authors' loss: root mean squared error per example, averaged.
-        return torch.sqrt(torch.mean((module(x).float() - y) ** 2, dim=(1, 2)) + 1e-6).mean()
-
-    # ------------------------------------------------------------------ predict
-    def predict(self, X) -> np.ndarray | list[np.ndarray]:
-        """Up-sample low-rate signals.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_series, n_low) or (n_series, n_channels, n_low), or list
-            Low-rate signals of any length, at the rate the model was trained for.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_series, n_high) or (n_series, n_channels, n_high), or list
-            ``n_high = n_low * ratio_``. The high-rate signals, in the layout of ``X``, as float32.
-        """
-        low = self._check_predict_input(X)
-        return low.restore(self._run_network(low))
-
-    def _chunking(self) -> tuple[int, int]:
-        chunk = int(self.chunk_length or 4 * self.patch_length)
-        return chunk, chunk // 8
-
-    def _run_network(self, low: Signals) -> np.ndarray | list[np.ndarray]:
-        """Spline-upsample and run the network, chunk by chunk for long signals."""
-        chunk, overlap = self._chunking()
-        ratio = self.ratio_
-        with self._inference() as device:
-            if low.is_dense and low.arrays.shape[-1] * ratio <= chunk:
-                upsampled = spline_upsample(low.arrays, ratio)
-                parts = [
-                    self._forward(upsampled[b : b + self.batch_size], device)
-                    for b in range(0, upsampled.shape[0], self.batch_size)
-                ]
-                return np.concatenate(parts, axis=0)
-            return [self._forward_long(x, chunk, overlap, device) for x in low.arrays]
-
-    def _spline_span(self, x_low: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """The spline-upsampled signal on [start, stop) at the high rate, from a window of
-        low-rate samples with a margin: a cubic B-spline's dependence on a sample decays
-        by about 0.27 per sample, so 16 samples of margin match the whole-signal spline to
-        float32 precision while memory stays bounded by the chunk."""
-        ratio, margin = self.ratio_, 16
-        first = max(start // ratio - margin, 0)
-        last = min(-(-stop // ratio) + margin, x_low.shape[-1])
-        window = spline_upsample(x_low[:, first:last], ratio)
-        offset = first * ratio
-        if stop - offset > window.shape[-1]:  # the tail beyond the last low-rate sample
-            window = spline_upsample(x_low[:, first:last], ratio, length=stop - offset)
-        return window[:, start - offset : stop - offset]
-
-    def _forward(self, x: np.ndarray, device: torch.device) -> np.ndarray:
-        batch = torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32) / self.scale_)
-        out = self.module_(batch.to(device)).float().cpu().numpy()
-        return out * np.float32(self.scale_)
-
-    def _forward_long(self, x_low: np.ndarray, chunk: int, overlap: int, device) -> np.ndarray:
-        """One (C, n_low) signal through the network in overlapping chunks, so memory
-        holds the output and a few chunks, never a second copy of the whole signal."""
-        length = x_low.shape[-1] * self.ratio_
-        if length <= chunk:
-            return self._forward(spline_upsample(x_low, self.ratio_)[None], device)[0]
-        spans = chunk_spans(length, chunk, overlap)
-
-        def outputs() -> Iterator[np.ndarray]:
-            for b in range(0, len(spans), self.batch_size):
-                group = spans[b : b + self.batch_size]
-                inputs = [self._spline_span(x_low, s, e) for s, e in group]
-                if all(stop - start == chunk for start, stop in group):
-                    yield from self._forward(np.stack(inputs), device)
-                else:
-                    for x in inputs:
-                        yield self._forward(x[None], device)[0]
-
-        return overlap_add(outputs(), spans, length, overlap).astype(np.float32, copy=False)
+        return [tiny, {**tiny, "depth": 3, "rnn": "gru", "modulation": "scale", "dropout": 0.1}]
 
 
 document_engine_params(TFiLMSuperResolver)

@@ -1,28 +1,109 @@
-"""TFiLMTextClassifier: documents in, class labels out (the paper's sentiment model)."""
+"""Text classification: documents in, class labels out (the paper's sentiment model).
+
+:class:`TextInputMixin` turns documents into token ids and embeddings for any
+:class:`~tsfilm.estimators.BaseSequenceClassifier`; :class:`TFiLMTextClassifier` is the
+paper's model.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from tsfilm.estimators._base import document_engine_params
-from tsfilm.estimators.classification import _SequenceClassifier
+from tsfilm.estimators.classification import SMALLCNN_CONSTRAINTS, BaseSequenceClassifier
 from tsfilm.nn import TokenEmbedding
 from tsfilm.preprocessing.text import TextTokenizer, check_texts
 from tsfilm.registry import register
+from tsfilm.validation import int_at_least
 
-__all__ = ["TFiLMTextClassifier"]
+__all__ = ["TFiLMTextClassifier", "TextInputMixin"]
 
 #: Standard deviation of the initial token embeddings.
 _EMBEDDING_STD = 0.1
 
 
+class TextInputMixin:
+    """Documents as classifier input: a tokenizer fitted in ``fit``, token embeddings.
+
+    Documents are split into tokens by a :class:`~tsfilm.preprocessing.TextTokenizer`
+    fitted on the training texts, cut to ``max_length`` tokens and embedded
+    (:class:`~tsfilm.nn.TokenEmbedding`, ``embedding_dim`` channels). Tokens unseen in
+    training map to ``<unk>``; an empty document is a single padding step. The
+    vocabulary is kept as ``tokens_`` (saved with the model). Goes before
+    :class:`~tsfilm.estimators.BaseSequenceClassifier` among the bases; the estimator
+    lists ``tokenizer``, ``max_vocabulary``, ``min_count``, ``max_length``,
+    ``lowercase`` and ``embedding_dim`` among its parameters.
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **BaseSequenceClassifier._parameter_constraints,
+        "tokenizer": [StrOptions({"word", "char", "byte"})],
+        "max_vocabulary": [int_at_least(1), None],
+        "min_count": [int_at_least(1)],
+        "max_length": [int_at_least(1), None],
+        "lowercase": ["boolean"],
+        "embedding_dim": [int_at_least(1)],
+    }
+    _saved_attributes: ClassVar[tuple[str, ...]] = (
+        *BaseSequenceClassifier._saved_attributes,
+        "tokens_",
+    )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+    def _tokenizer_params(self) -> dict[str, Any]:
+        return {
+            "tokenizer": self.tokenizer,
+            "max_vocabulary": self.max_vocabulary,
+            "min_count": self.min_count,
+            "max_length": self.max_length,
+            "lowercase": self.lowercase,
+        }
+
+    @property
+    def tokenizer_(self) -> TextTokenizer:
+        """The fitted tokenizer (built from ``tokens_`` and the tokenizer parameters)."""
+        check_is_fitted(self, "tokens_")
+        return TextTokenizer.from_tokens(self.tokens_, **self._tokenizer_params())
+
+    def build_front(self) -> TokenEmbedding:
+        """Token embeddings, started small so that Adam moves them from the first epoch."""
+        front = TokenEmbedding(len(self.tokens_), int(self.embedding_dim))
+        embedding = front.embedding
+        # torch starts embeddings at N(0, 1), where Adam's steps (about learning_rate
+        # each) barely move them and the first epochs learn next to nothing; a small
+        # start trains at once (on IMDB: 72-76 % instead of 53-62 % after 3 epochs).
+        with torch.no_grad():
+            embedding.weight.normal_(0.0, _EMBEDDING_STD)
+            embedding.weight[embedding.padding_idx].zero_()
+        return front
+
+    def encode(self, X: Any, *, fitting: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ids padded to the longest document, and the documents' lengths."""
+        texts = check_texts(X, name="X")
+        if fitting and not self._warm():
+            tokenizer = TextTokenizer(**self._tokenizer_params()).fit(texts)
+            self.tokens_ = tokenizer.tokens_
+        else:
+            tokenizer = self.tokenizer_
+        ids, lengths = tokenizer.encode(texts)
+        # A document without tokens is read as one padding step (a zero embedding):
+        # the network needs a real step in every row.
+        lengths = np.maximum(lengths, 1)
+        return torch.from_numpy(ids), torch.from_numpy(lengths)
+
+
 @register("tfilm_text", task="classification")
-class TFiLMTextClassifier(_SequenceClassifier):
+class TFiLMTextClassifier(TextInputMixin, BaseSequenceClassifier):
     """Text classification with a small CNN and TFiLM layers (Birnbaum et al., 2019).
 
     Documents are split into tokens by a :class:`~tsfilm.preprocessing.TextTokenizer`
@@ -61,6 +142,9 @@ class TFiLMTextClassifier(_SequenceClassifier):
         The recurrent network of the TFiLM layers.
     modulation : {"affine", "scale"}, default="affine"
         The paper's FiLM (gamma and beta) or the authors' code (gamma only).
+    tfilm : bool, default=True
+        The TFiLM layers; False is the paper's SmallCNN baseline (registered as
+        "smallcnn_text"), for ablations with every other setting equal.
     dropout : float, default=0.5
         Dropout rate before the linear layer.
     {engine}
@@ -94,7 +178,7 @@ class TFiLMTextClassifier(_SequenceClassifier):
     >>> from tsfilm import TFiLMTextClassifier
     >>> texts = ["a great film", "great acting", "a dull film", "dull and slow"]
     >>> labels = ["pos", "pos", "neg", "neg"]
-    >>> clf = TFiLMTextClassifier(**TFiLMTextClassifier.get_test_params())
+    >>> clf = TFiLMTextClassifier(**TFiLMTextClassifier.get_test_params()[0])
     >>> clf = clf.fit(texts, labels)
     >>> clf.predict(["a great film", "dull and slow"]).tolist()
     ['pos', 'neg']
@@ -102,10 +186,10 @@ class TFiLMTextClassifier(_SequenceClassifier):
     (2, 8)
     """
 
-    _saved_attributes: ClassVar[tuple[str, ...]] = (
-        *_SequenceClassifier._saved_attributes,
-        "tokens_",
-    )
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **TextInputMixin._parameter_constraints,
+        **SMALLCNN_CONSTRAINTS,
+    }
 
     def __init__(
         self,
@@ -123,12 +207,14 @@ class TFiLMTextClassifier(_SequenceClassifier):
         block_length: int = 8,
         rnn: str = "lstm",
         modulation: str = "affine",
+        tfilm: bool = True,
         dropout: float = 0.5,
         max_epochs: int = 20,
         batch_size: int = 64,
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.1,
         patience: int | None = 3,
+        max_time: float | None = None,
         device: Any = "auto",
         precision: str = "float32",
         n_threads: int | None = None,
@@ -149,12 +235,14 @@ class TFiLMTextClassifier(_SequenceClassifier):
         self.block_length = block_length
         self.rnn = rnn
         self.modulation = modulation
+        self.tfilm = tfilm
         self.dropout = dropout
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.max_time = max_time
         self.device = device
         self.precision = precision
         self.n_threads = n_threads
@@ -163,9 +251,21 @@ class TFiLMTextClassifier(_SequenceClassifier):
         self.warm_start = warm_start
 
     @classmethod
-    def get_test_params(cls) -> dict[str, Any]:
-        """Hyper-parameters of a very small, fast model, for tests and examples."""
-        return {
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small, fast settings for tests and examples.
+
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Only "default" is defined.
+
+        Returns
+        -------
+        list of dict
+            Two settings: a two-layer TFiLM CNN on words, and a one-layer one on
+            characters with a GRU.
+        """
+        tiny = {
             "max_length": 16,
             "embedding_dim": 8,
             "n_filters": 8,
@@ -178,79 +278,7 @@ class TFiLMTextClassifier(_SequenceClassifier):
             "validation_fraction": 0.0,
             "random_state": 0,
         }
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        return tags
-
-    # ------------------------------------------------------------------ tokenizer
-    def _tokenizer_params(self) -> dict[str, Any]:
-        return {
-            "tokenizer": self.tokenizer,
-            "max_vocabulary": self.max_vocabulary,
-            "min_count": self.min_count,
-            "max_length": self.max_length,
-            "lowercase": self.lowercase,
-        }
-
-    @property
-    def tokenizer_(self) -> TextTokenizer:
-        """The fitted tokenizer (built from ``tokens_`` and the tokenizer parameters)."""
-        check_is_fitted(self, "tokens_")
-        return TextTokenizer.from_tokens(self.tokens_, **self._tokenizer_params())
-
-    # ------------------------------------------------------------------ network
-    def _build_front(self) -> TokenEmbedding:
-        front = TokenEmbedding(len(self.tokens_), self._int_param("embedding_dim"))
-        embedding = front.embedding
-        # torch starts embeddings at N(0, 1), where Adam's steps (about learning_rate
-        # each) barely move them and the first epochs learn next to nothing; a small
-        # start trains at once (on IMDB: 72-76 % instead of 53-62 % after 3 epochs).
-        with torch.no_grad():
-            embedding.weight.normal_(0.0, _EMBEDDING_STD)
-            embedding.weight[embedding.padding_idx].zero_()
-        return front
-
-    # ------------------------------------------------------------------ data
-    def _inputs(self, X: Any, *, fitting: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        texts = check_texts(X, name="X")
-        if fitting and not self._warm():
-            tokenizer = TextTokenizer(**self._tokenizer_params()).fit(texts)
-            self.tokens_ = tokenizer.tokens_
-        else:
-            tokenizer = self.tokenizer_
-        ids, lengths = tokenizer.encode(texts)
-        # A document without tokens is read as one padding step (a zero embedding):
-        # the network needs a real step in every row.
-        lengths = np.maximum(lengths, 1)
-        return torch.from_numpy(ids), torch.from_numpy(lengths)
-
-    def fit(self, X: Iterable[str], y: Any) -> TFiLMTextClassifier:
-        """Learn the vocabulary and train on labelled documents.
-
-        Parameters
-        ----------
-        X : iterable of str
-            Training documents (a list, 1-D array or pandas Series of strings).
-        y : array-like of shape (n_documents,)
-            Class labels of any type (numbers, strings...), at least two classes.
-
-        Returns
-        -------
-        self : TFiLMTextClassifier
-            The fitted classifier.
-
-        Raises
-        ------
-        TypeError
-            ``X`` is a single string or holds something other than strings.
-        ValueError
-            ``X`` is empty, fewer than two classes, continuous targets, or ``X`` and
-            ``y`` of different lengths.
-        """
-        return self._fit(X, y)
+        return [tiny, {**tiny, "tokenizer": "char", "max_length": 32, "n_layers": 1, "rnn": "gru"}]
 
 
 document_engine_params(TFiLMTextClassifier)

@@ -9,7 +9,6 @@ flac, ogg, ...).
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import secrets
 from pathlib import Path
@@ -17,8 +16,11 @@ from types import ModuleType
 
 import numpy as np
 from scipy.signal import resample_poly
+from sklearn.utils._param_validation import validate_params
 
-__all__ = ["read_audio", "resample", "write_audio"]
+from tsfilm.preprocessing._checks import int_at_least
+
+__all__ = ["read_audio", "resample_audio", "write_audio"]
 
 
 def _soundfile() -> ModuleType:
@@ -31,13 +33,11 @@ def _soundfile() -> ModuleType:
     return soundfile
 
 
-def _check_rate(rate: object, name: str) -> int:
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or rate <= 0:
-        raise ValueError(f"{name} must be a positive integer number of Hz, got {rate!r}.")
-    return int(rate)
-
-
-def resample(x: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
+@validate_params(
+    {"x": ["array-like"], "orig_rate": [int_at_least(1)], "target_rate": [int_at_least(1)]},
+    prefer_skip_nested_validation=True,
+)
+def resample_audio(x: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
     """Resample a signal along its last axis with a polyphase filter.
 
     The ratio ``target_rate / orig_rate`` is reduced by their greatest common divisor
@@ -61,22 +61,20 @@ def resample(x: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        If a rate is not a positive integer or ``x`` has no axis.
+    sklearn.utils._param_validation.InvalidParameterError
+        If a rate is not an int >= 1 or ``x`` is not array-like (a scalar); both a
+        ``TypeError`` and a ``ValueError``.
 
     Examples
     --------
     >>> x = np.zeros((2, 1000), dtype=np.float32)
-    >>> resample(x, 44100, 16000).shape  # ceil(1000 * 160 / 441)
+    >>> resample_audio(x, 44100, 16000).shape  # ceil(1000 * 160 / 441)
     (2, 363)
-    >>> resample(x, 44100, 16000).dtype
+    >>> resample_audio(x, 44100, 16000).dtype
     dtype('float32')
     """
-    orig_rate = _check_rate(orig_rate, "orig_rate")
-    target_rate = _check_rate(target_rate, "target_rate")
+    orig_rate, target_rate = int(orig_rate), int(target_rate)
     x = np.asarray(x)
-    if x.ndim == 0:
-        raise ValueError("x must have at least one axis (the samples); got a scalar.")
     dtype = np.float32 if x.dtype == np.float32 else np.float64
     if orig_rate == target_rate:
         return x.astype(dtype, copy=True)
@@ -85,6 +83,10 @@ def resample(x: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
     return out.astype(dtype, copy=False)
 
 
+@validate_params(
+    {"path": [str, os.PathLike], "rate": [int_at_least(1), None]},
+    prefer_skip_nested_validation=True,
+)
 def read_audio(path: str | os.PathLike[str], rate: int | None = None) -> tuple[np.ndarray, int]:
     """Read an audio file as float32 samples.
 
@@ -94,7 +96,7 @@ def read_audio(path: str | os.PathLike[str], rate: int | None = None) -> tuple[n
         Audio file in any format libsndfile reads (wav, flac, ogg, ...).
     rate : int, optional
         Sample rate to return, in Hz. When it differs from the file's rate the signal is
-        resampled with :func:`resample`. None keeps the file's rate.
+        resampled with :func:`resample_audio`. None keeps the file's rate.
 
     Returns
     -------
@@ -107,8 +109,9 @@ def read_audio(path: str | os.PathLike[str], rate: int | None = None) -> tuple[n
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    ValueError
-        If ``rate`` is not a positive integer.
+    sklearn.utils._param_validation.InvalidParameterError
+        If ``path`` is not a str or path-like, or ``rate`` is neither None nor an int
+        >= 1 (both a ``TypeError`` and a ``ValueError``).
     ImportError
         If soundfile is not installed.
 
@@ -121,8 +124,7 @@ def read_audio(path: str | os.PathLike[str], rate: int | None = None) -> tuple[n
     >>> data.shape, data.dtype, sr
     ((1, 16000), dtype('float32'), 16000)
     """
-    if rate is not None:
-        rate = _check_rate(rate, "rate")
+    rate = None if rate is None else int(rate)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No audio file at {path}.")
@@ -131,10 +133,19 @@ def read_audio(path: str | os.PathLike[str], rate: int | None = None) -> tuple[n
     data = np.ascontiguousarray(frames.T)
     if rate is None or rate == file_rate:
         return data, int(file_rate)
-    data = np.clip(resample(data, int(file_rate), rate), -1.0, 1.0)
+    data = np.clip(resample_audio(data, int(file_rate), rate), -1.0, 1.0)
     return data, rate
 
 
+@validate_params(
+    {
+        "path": [str, os.PathLike],
+        "data": ["array-like"],
+        "rate": [int_at_least(1)],
+        "subtype": [str],
+    },
+    prefer_skip_nested_validation=True,
+)
 def write_audio(
     path: str | os.PathLike[str],
     data: np.ndarray,
@@ -162,13 +173,17 @@ def write_audio(
 
     Raises
     ------
+    sklearn.utils._param_validation.InvalidParameterError
+        If ``path`` is not a str or path-like, ``data`` is not array-like, ``rate`` is
+        not an int >= 1 or ``subtype`` is not a str (both a ``TypeError`` and a
+        ``ValueError``).
     TypeError
         If ``data`` is not floating point (scale integer PCM first, e.g.
         ``x / 32768``).
     ValueError
         If ``data`` is not 1-D or 2-D, has more channels than samples (probably
         ``(n_samples, n_channels)``: pass ``data.T``), is empty, contains NaN, or if
-        ``rate``, the extension or ``subtype`` is invalid.
+        the extension or ``subtype`` is unknown.
 
     Examples
     --------
@@ -178,7 +193,7 @@ def write_audio(
     >>> read_audio(path)[0].shape
     (2, 100)
     """
-    rate = _check_rate(rate, "rate")
+    rate = int(rate)
     data = np.asarray(data)
     if not np.issubdtype(data.dtype, np.floating):
         raise TypeError(

@@ -4,8 +4,8 @@ A tsfilm model file is a single `safetensors <https://github.com/huggingface/saf
 file: the network's weights as tensors and, in the file's metadata, a JSON document with
 the format name and version, the estimator's class, its hyper-parameters and its fitted
 attributes. Loading reads tensors and JSON only, so a model file from a stranger cannot
-run code; the class is looked up among tsfilm's known estimator classes (and registered
-plugins), never imported from a name in the file.
+run code: the class, named ``"module:qualname"`` in the file, is looked up among the
+registered estimators (:func:`tsfilm.registry.find_class`), never imported from that name.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
+
+from tsfilm import registry
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
 
@@ -84,15 +86,17 @@ def save(estimator, path: str | os.PathLike) -> None:
     sklearn.exceptions.NotFittedError
         The estimator is not fitted.
     TypeError
-        A hyper-parameter cannot be stored as JSON (for example a RandomState instance).
+        A hyper-parameter cannot be stored as JSON (for example a RandomState instance),
+        or the estimator's class is not registered (:func:`tsfilm.registry.register`), so
+        :func:`load` could not find it.
 
     Examples
     --------
     >>> import numpy as np, tempfile, os
     >>> import tsfilm
     >>> X = np.random.default_rng(0).normal(size=(4, 32)).astype("float32")
-    >>> est = tsfilm.TFiLMSuperResolver(ratio=2, **tsfilm.TFiLMSuperResolver.get_test_params())
-    >>> est = est.fit(X)
+    >>> params = tsfilm.TFiLMSuperResolver.get_test_params()[0]  # small and fast
+    >>> est = tsfilm.TFiLMSuperResolver(ratio=2, **params).fit(X)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.tsfilm")
     >>> est.save(path)
     >>> np.allclose(tsfilm.load(path).predict(X[:, ::2]), est.predict(X[:, ::2]))
@@ -102,6 +106,16 @@ def save(estimator, path: str | os.PathLike) -> None:
 
     check_is_fitted(estimator)
     cls = type(estimator)
+    class_name = f"{cls.__module__}:{cls.__qualname__}"
+    try:
+        registered = registry.find_class(class_name) is cls
+    except ValueError:
+        registered = False
+    if not registered:
+        raise TypeError(
+            f"{class_name} is not a registered estimator, so tsfilm.load could not find it; "
+            "register the class with tsfilm.registry.register to save it in a model file."
+        )
     params = {k: _encode(v, f"parameter {k}") for k, v in estimator.get_params(deep=False).items()}
     fitted = {
         name: _encode(getattr(estimator, name), f"attribute {name}")
@@ -111,7 +125,7 @@ def save(estimator, path: str | os.PathLike) -> None:
     document = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "class": f"{cls.__module__}:{cls.__qualname__}",
+        "class": class_name,
         "params": params,
         "fitted": fitted,
     }
@@ -127,23 +141,6 @@ def save(estimator, path: str | os.PathLike) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _find_class(name: str) -> type:
-    from tsfilm.estimators._base import TorchEstimator
-
-    classes = TorchEstimator._model_classes
-    if name not in classes:
-        # A plugin's class is known once its entry point has been loaded.
-        from tsfilm import registry
-
-        registry.list_models()
-    if name not in classes:
-        raise ValueError(
-            f"The model file was written by class {name!r}, which is not installed here. "
-            "Install the package that provides it."
-        )
-    return classes[name]
 
 
 def load(path: str | os.PathLike):
@@ -162,12 +159,11 @@ def load(path: str | os.PathLike):
     Raises
     ------
     ValueError
-        The file is not a tsfilm model file, or was written by a newer format version.
+        The file is not a tsfilm model file, was written by a newer format version, or
+        names an estimator class that is not registered here.
     FileNotFoundError
         No file at ``path``.
     """
-    from safetensors import safe_open
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No model file at {str(path)!r}.")
@@ -178,21 +174,31 @@ def load(path: str | os.PathLike):
     except (SafetensorError, OSError, ValueError) as exc:
         raise ValueError(f"{str(path)!r} is not a tsfilm model file ({exc}).") from exc
     try:
-        document = json.loads(metadata[_METADATA_KEY])
-        assert document["format"] == FORMAT_NAME
-    except (KeyError, AssertionError, TypeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{str(path)!r} is not a tsfilm model file.") from exc
+        document = json.loads(metadata.get(_METADATA_KEY, "null"))
+    except json.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        raise ValueError(f"{str(path)!r} is not a tsfilm model file.")
     version = document.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ValueError(
             f"{str(path)!r} has model format version {version!r}; this tsfilm reads up to "
             f"{FORMAT_VERSION}. Upgrade tsfilm."
         )
-    cls = _find_class(document["class"])
+    class_name = document.get("class")
+    try:
+        cls = registry.find_class(class_name)
+    except ValueError as exc:
+        raise ValueError(
+            f"{str(path)!r} was written by class {class_name!r}, which is not installed here. "
+            "Install the package that provides it."
+        ) from exc
+    if not callable(getattr(cls, "build_module", None)):
+        raise ValueError(f"{str(path)!r} names {class_name!r}, an estimator without a network.")
     estimator = cls(**_decode(document["params"]))
     for name, value in _decode(document["fitted"]).items():
         setattr(estimator, name, value)
-    module: torch.nn.Module = estimator._build_module()
+    module: torch.nn.Module = estimator.build_module()
     module.load_state_dict(tensors, strict=True)
     module.eval()
     estimator.module_ = module

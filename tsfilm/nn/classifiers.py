@@ -12,12 +12,11 @@ first in every row (padding only at the end) and every row has at least one.
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from tsfilm.nn._checks import check_bool, check_int, check_option, check_real
 from tsfilm.nn.tfilm import MODULATIONS, RNN_TYPES, TFiLM, _check_mask
 
 __all__ = [
@@ -27,22 +26,6 @@ __all__ = [
     "SmallCNN",
     "TokenEmbedding",
 ]
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}.")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}.")
-    return value
-
-
-def _dropout_rate(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"dropout must be a real number, got {type(value).__name__}.")
-    if not 0 <= value < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {value}.")
-    return float(value)
 
 
 def _check_input(x: torch.Tensor, channels: int) -> None:
@@ -94,8 +77,12 @@ class SmallCNN(nn.Module):
 
     Raises
     ------
-    TypeError, ValueError
-        On invalid arguments.
+    TypeError
+        If a size is not an int, ``dropout`` is not a real number, ``tfilm`` is not
+        a bool, or ``rnn``/``modulation`` is not a string.
+    ValueError
+        If a size is not positive, ``dropout`` is outside [0, 1), or ``rnn`` or
+        ``modulation`` is unknown.
 
     Examples
     --------
@@ -122,31 +109,36 @@ class SmallCNN(nn.Module):
         pool: int = 2,
     ) -> None:
         super().__init__()
-        self.in_channels = _positive_int(in_channels, "in_channels")
-        self.n_classes = _positive_int(n_classes, "n_classes")
-        self.n_filters = _positive_int(n_filters, "n_filters")
-        self.kernel_size = _positive_int(kernel_size, "kernel_size")
-        self.n_layers = _positive_int(n_layers, "n_layers")
-        self.pool = _positive_int(pool, "pool")
-        self.block_length = _positive_int(block_length, "block_length")
-        if rnn not in RNN_TYPES:
-            raise ValueError(f"rnn must be one of {RNN_TYPES}, got {rnn!r}.")
-        if modulation not in MODULATIONS:
-            raise ValueError(f"modulation must be one of {MODULATIONS}, got {modulation!r}.")
-        self.tfilm = bool(tfilm)
+        in_channels = check_int(in_channels, "in_channels")
+        n_classes = check_int(n_classes, "n_classes")
+        n_filters = check_int(n_filters, "n_filters")
+        kernel_size = check_int(kernel_size, "kernel_size")
+        n_layers = check_int(n_layers, "n_layers")
+        block_length = check_int(block_length, "block_length")
+        rnn = check_option(rnn, "rnn", RNN_TYPES)
+        modulation = check_option(modulation, "modulation", MODULATIONS)
+        dropout = check_real(dropout, "dropout", 0, 1, closed="left")
+        self.in_channels = in_channels
+        self.n_classes = n_classes
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.n_layers = n_layers
+        self.pool = check_int(pool, "pool")
+        self.block_length = block_length
+        self.tfilm = check_bool(tfilm, "tfilm")
 
         # "Same" padding done by hand in forward: Conv1d(padding="same") warns for
         # even kernels. The odd extra step goes to the right, as torch does.
         self._same_padding = ((kernel_size - 1) // 2, kernel_size - 1 - (kernel_size - 1) // 2)
         self.convs = nn.ModuleList(
-            nn.Conv1d(self.in_channels if i == 0 else n_filters, n_filters, kernel_size)
+            nn.Conv1d(in_channels if i == 0 else n_filters, n_filters, kernel_size)
             for i in range(n_layers)
         )
         self.tfilms = nn.ModuleList(
             TFiLM(n_filters, block_length=block_length, rnn=rnn, modulation=modulation)
             for _ in range(n_layers if self.tfilm else 0)
         )
-        self.dropout = nn.Dropout(_dropout_rate(dropout))
+        self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(n_filters, n_classes)
 
     def features(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -233,8 +225,11 @@ class LSTMClassifier(nn.Module):
 
     Raises
     ------
-    TypeError, ValueError
-        On invalid arguments.
+    TypeError
+        If a size is not an int, ``bidirectional`` is not a bool, or ``dropout`` is
+        not a real number.
+    ValueError
+        If a size is not positive or ``dropout`` is outside [0, 1).
 
     Examples
     --------
@@ -256,15 +251,18 @@ class LSTMClassifier(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self.in_channels = _positive_int(in_channels, "in_channels")
-        self.n_classes = _positive_int(n_classes, "n_classes")
-        self.hidden_size = _positive_int(hidden_size, "hidden_size")
-        self.bidirectional = bool(bidirectional)
+        self.in_channels = check_int(in_channels, "in_channels")
+        self.n_classes = check_int(n_classes, "n_classes")
+        self.hidden_size = check_int(hidden_size, "hidden_size")
+        self.bidirectional = check_bool(bidirectional, "bidirectional")
+        dropout = check_real(dropout, "dropout", 0, 1, closed="left")
         self.lstm = nn.LSTM(
-            in_channels, hidden_size, batch_first=True, bidirectional=self.bidirectional
+            self.in_channels, self.hidden_size, batch_first=True, bidirectional=self.bidirectional
         )
-        self.dropout = nn.Dropout(_dropout_rate(dropout))
-        self.classifier = nn.Linear(hidden_size * (2 if self.bidirectional else 1), n_classes)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(
+            self.hidden_size * (2 if self.bidirectional else 1), self.n_classes
+        )
 
     def features(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Final hidden state.
@@ -318,7 +316,15 @@ class TokenEmbedding(nn.Module):
     embedding_dim : int
         Embedding dimension ``D``.
     padding_idx : int or None, default=0
-        Id whose embedding is zero and never trained.
+        Id whose embedding is zero and never trained, in ``[-vocab_size, vocab_size)``
+        (negative ids count from the end, as in :class:`torch.nn.Embedding`).
+
+    Raises
+    ------
+    TypeError
+        If ``vocab_size``, ``embedding_dim`` or ``padding_idx`` is not an int.
+    ValueError
+        If a size is not positive or ``padding_idx`` is out of range.
 
     Examples
     --------
@@ -331,11 +337,12 @@ class TokenEmbedding(nn.Module):
 
     def __init__(self, vocab_size: int, embedding_dim: int, padding_idx: int | None = 0) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(
-            _positive_int(vocab_size, "vocab_size"),
-            _positive_int(embedding_dim, "embedding_dim"),
-            padding_idx=padding_idx,
-        )
+        vocab_size = check_int(vocab_size, "vocab_size")
+        embedding_dim = check_int(embedding_dim, "embedding_dim")
+        if padding_idx is not None:
+            # torch.nn.Embedding accepts negative ids counted from the end.
+            padding_idx = check_int(padding_idx, "padding_idx", -vocab_size, vocab_size - 1)
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Embed token ids.
@@ -383,8 +390,8 @@ class LinearFront(nn.Module):
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
         self.proj = nn.Conv1d(
-            _positive_int(in_channels, "in_channels"),
-            _positive_int(out_channels, "out_channels"),
+            check_int(in_channels, "in_channels"),
+            check_int(out_channels, "out_channels"),
             kernel_size=1,
         )
 

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from tsfilm.nn._checks import check_bool, check_int, check_real
+
 __all__ = ["DenseDNN"]
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}.")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}.")
-    return value
 
 
 class DenseDNN(nn.Module):
@@ -44,7 +37,8 @@ class DenseDNN(nn.Module):
     Raises
     ------
     TypeError
-        If a size is not an int or ``dropout`` not a real number.
+        If a size is not an int, ``dropout`` not a real number or ``residual`` not a
+        bool.
     ValueError
         If a size is not positive, ``dropout`` is outside [0, 1), or
         ``residual=True`` with different input and output sizes.
@@ -67,31 +61,31 @@ class DenseDNN(nn.Module):
         residual: bool = False,
     ) -> None:
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features")
-        self.out_features = _positive_int(out_features, "out_features")
+        self.in_features = check_int(in_features, "in_features")
+        self.out_features = check_int(out_features, "out_features")
         if isinstance(hidden_sizes, (str, bytes)) or not isinstance(hidden_sizes, Sequence):
             raise TypeError(
-                f"hidden_sizes must be a sequence of ints, got {type(hidden_sizes).__name__}."
+                "hidden_sizes must be a sequence of ints >= 1, got "
+                f"{type(hidden_sizes).__name__}: {hidden_sizes!r}."
             )
-        self.hidden_sizes = tuple(_positive_int(h, "each hidden size") for h in hidden_sizes)
-        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
-            raise TypeError(f"dropout must be a real number, got {type(dropout).__name__}.")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
-        self.residual = bool(residual)
-        if self.residual and in_features != out_features:
+        self.hidden_sizes = tuple(
+            check_int(h, f"hidden_sizes[{i}]") for i, h in enumerate(hidden_sizes)
+        )
+        dropout = check_real(dropout, "dropout", 0, 1, closed="left")
+        self.residual = check_bool(residual, "residual")
+        if self.residual and self.in_features != self.out_features:
             raise ValueError(
                 f"residual=True adds the input to the output, which needs in_features == "
-                f"out_features; got {in_features} and {out_features}."
+                f"out_features; got {self.in_features} and {self.out_features}."
             )
 
         layers: list[nn.Module] = []
-        width = in_features
+        width = self.in_features
         for hidden in self.hidden_sizes:
-            layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(float(dropout))]
+            layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout)]
             width = hidden
         self.hidden = nn.Sequential(*layers)
-        self.output = nn.Linear(width, out_features)
+        self.output = nn.Linear(width, self.out_features)
         if self.residual:
             nn.init.normal_(self.output.weight, std=1e-3)
             nn.init.zeros_(self.output.bias)

@@ -5,23 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tsfilm.nn._checks import check_int, check_option
+
 __all__ = ["SubPixel1d", "subpixel_shuffle1d", "subpixel_unshuffle1d"]
 
 _ORDERS = ("channel", "subposition")
-
-
-def _check_ratio(ratio: object) -> int:
-    if isinstance(ratio, bool) or not isinstance(ratio, int):
-        raise TypeError(f"ratio must be an int, got {type(ratio).__name__}: {ratio!r}.")
-    if ratio < 1:
-        raise ValueError(f"ratio must be a positive int, got {ratio}.")
-    return ratio
-
-
-def _check_order(order: str) -> str:
-    if order not in _ORDERS:
-        raise ValueError(f"order must be one of {_ORDERS}, got {order!r}.")
-    return order
 
 
 def subpixel_shuffle1d(x: torch.Tensor, ratio: int, order: str = "channel") -> torch.Tensor:
@@ -44,8 +32,11 @@ def subpixel_shuffle1d(x: torch.Tensor, ratio: int, order: str = "channel") -> t
 
     Raises
     ------
+    TypeError
+        If ``ratio`` is not an int or ``order`` is not a string.
     ValueError
-        If ``x`` is not 3-D or its channel count is not divisible by ``ratio``.
+        If ``ratio < 1``, ``order`` is unknown, ``x`` is not 3-D or its channel count
+        is not divisible by ``ratio``.
 
     Examples
     --------
@@ -55,8 +46,8 @@ def subpixel_shuffle1d(x: torch.Tensor, ratio: int, order: str = "channel") -> t
     tensor([[[0., 2., 1., 3.],
              [4., 6., 5., 7.]]])
     """
-    ratio = _check_ratio(ratio)
-    order = _check_order(order)
+    ratio = check_int(ratio, "ratio")
+    order = check_option(order, "order", _ORDERS)
     if x.dim() != 3:
         raise ValueError(f"Expected input of shape (N, C*r, T), got {tuple(x.shape)}.")
     n, cr, length = x.shape
@@ -91,8 +82,11 @@ def subpixel_unshuffle1d(y: torch.Tensor, ratio: int, order: str = "channel") ->
 
     Raises
     ------
+    TypeError
+        If ``ratio`` is not an int or ``order`` is not a string.
     ValueError
-        If ``y`` is not 3-D or its length is not divisible by ``ratio``.
+        If ``ratio < 1``, ``order`` is unknown, ``y`` is not 3-D or its length is not
+        divisible by ``ratio``.
 
     Examples
     --------
@@ -101,8 +95,8 @@ def subpixel_unshuffle1d(y: torch.Tensor, ratio: int, order: str = "channel") ->
     >>> torch.equal(subpixel_unshuffle1d(subpixel_shuffle1d(x, 3), 3), x)
     True
     """
-    ratio = _check_ratio(ratio)
-    order = _check_order(order)
+    ratio = check_int(ratio, "ratio")
+    order = check_option(order, "order", _ORDERS)
     if y.dim() != 3:
         raise ValueError(f"Expected input of shape (N, C, T*r), got {tuple(y.shape)}.")
     n, c, tr = y.shape
@@ -150,7 +144,7 @@ class SubPixel1d(nn.Module):
     Raises
     ------
     TypeError
-        If ``ratio`` is not an int.
+        If ``ratio`` is not an int (``bool`` included) or ``order`` is not a string.
     ValueError
         If ``ratio < 1`` or ``order`` is unknown; in ``forward``, if the number of
         input channels is not divisible by ``ratio``.
@@ -173,8 +167,8 @@ class SubPixel1d(nn.Module):
 
     def __init__(self, ratio: int, order: str = "channel") -> None:
         super().__init__()
-        self.ratio = _check_ratio(ratio)
-        self.order = _check_order(order)
+        self.ratio = check_int(ratio, "ratio")
+        self.order = check_option(order, "order", _ORDERS)
 
     def extra_repr(self) -> str:
         return f"ratio={self.ratio}, order={self.order!r}"

@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from tsfilm.nn._checks import check_int, check_option
+
 __all__ = ["TFiLM"]
 
 #: Accepted values of the ``rnn`` argument.
@@ -17,15 +19,6 @@ MODULATIONS = ("affine", "scale")
 
 #: Block length used when neither ``block_length`` nor ``n_blocks`` is given.
 DEFAULT_BLOCK_LENGTH = 8
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    # bool is an int subclass, but TFiLM(channels=True) is always a mistake.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}.")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}.")
-    return value
 
 
 def _check_mask(mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -133,7 +126,8 @@ class TFiLM(nn.Module):
     Raises
     ------
     TypeError
-        If an integer argument is not an int.
+        If an integer argument is not an int (``bool`` included), or ``rnn`` or
+        ``modulation`` is not a string.
     ValueError
         If both ``block_length`` and ``n_blocks`` are given, a size is not
         positive, ``rnn`` or ``modulation`` is unknown, or ``hidden_size`` cannot
@@ -170,28 +164,26 @@ class TFiLM(nn.Module):
         hidden_size: int | None = None,
     ) -> None:
         super().__init__()
-        channels = _check_positive_int(channels, "channels")
+        channels = check_int(channels, "channels")
         if block_length is not None and n_blocks is not None:
             raise ValueError(
                 f"Give block_length or n_blocks, not both (got block_length={block_length}, "
                 f"n_blocks={n_blocks})."
             )
         if n_blocks is not None:
-            n_blocks = _check_positive_int(n_blocks, "n_blocks")
+            n_blocks = check_int(n_blocks, "n_blocks")
         else:
-            block_length = _check_positive_int(
+            block_length = check_int(
                 DEFAULT_BLOCK_LENGTH if block_length is None else block_length, "block_length"
             )
-        if rnn not in RNN_TYPES:
-            raise ValueError(f"rnn must be one of {RNN_TYPES}, got {rnn!r}.")
-        if modulation not in MODULATIONS:
-            raise ValueError(f"modulation must be one of {MODULATIONS}, got {modulation!r}.")
+        rnn = check_option(rnn, "rnn", RNN_TYPES)
+        modulation = check_option(modulation, "modulation", MODULATIONS)
 
         bidirectional = rnn == "bilstm"
         default_hidden = math.ceil(channels / 2) if bidirectional else channels
         if hidden_size is None:
             hidden_size = default_hidden
-        hidden_size = _check_positive_int(hidden_size, "hidden_size")
+        hidden_size = check_int(hidden_size, "hidden_size")
         n_directions = 2 if bidirectional else 1
         if modulation == "scale" and hidden_size * n_directions != channels:
             raise ValueError(

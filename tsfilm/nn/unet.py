@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
 
+from tsfilm.nn._checks import check_bool, check_int, check_option, check_real
 from tsfilm.nn.subpixel import SubPixel1d
 from tsfilm.nn.tfilm import MODULATIONS, RNN_TYPES, TFiLM
 
 __all__ = ["TFiLMUNet"]
 
 _ACTIVATIONS = ("leaky_relu", "relu")
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}.")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}.")
-    return value
 
 
 class _Block(nn.Module):
@@ -133,12 +125,12 @@ class TFiLMUNet(nn.Module):
     Raises
     ------
     TypeError
-        If an integer argument is not an int, or ``width``/``dropout`` is not a
-        real number.
+        If an integer argument is not an int, ``width``/``dropout`` is not a real
+        number, a switch is not a bool, or an option is not a string.
     ValueError
-        If a size is not positive, ``dropout`` is outside [0, 1), ``activation``
-        is unknown, ``residual=True`` with ``in_channels < out_channels``, or the
-        TFiLM arguments are invalid.
+        If a size is not positive, ``width`` is not a positive finite number,
+        ``dropout`` is outside [0, 1), ``activation`` is unknown, ``residual=True``
+        with ``in_channels < out_channels``, or the TFiLM arguments are invalid.
 
     Examples
     --------
@@ -176,47 +168,41 @@ class TFiLMUNet(nn.Module):
         activation: str = "leaky_relu",
     ) -> None:
         super().__init__()
-        in_channels = _positive_int(in_channels, "in_channels")
+        in_channels = check_int(in_channels, "in_channels")
         out_channels = in_channels if out_channels is None else out_channels
-        out_channels = _positive_int(out_channels, "out_channels")
-        depth = _positive_int(depth, "depth")
-        max_filters = _positive_int(max_filters, "max_filters")
-        block_length = _positive_int(block_length, "block_length")
-        if isinstance(width, bool) or not isinstance(width, numbers.Real):
-            raise TypeError(f"width must be a real number, got {type(width).__name__}.")
-        if not (math.isfinite(width) and width > 0):
-            raise ValueError(f"width must be a positive finite number, got {width}.")
-        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
-            raise TypeError(f"dropout must be a real number, got {type(dropout).__name__}.")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}.")
+        out_channels = check_int(out_channels, "out_channels")
+        depth = check_int(depth, "depth")
+        max_filters = check_int(max_filters, "max_filters")
+        block_length = check_int(block_length, "block_length")
+        width = check_real(width, "width", 0, None, closed="neither")
+        dropout = check_real(dropout, "dropout", 0, 1, closed="left")
+        activation = check_option(activation, "activation", _ACTIVATIONS)
+        # Checked even when tfilm=False, so that a typo does not wait for the
+        # switch to be turned on.
+        rnn = check_option(rnn, "rnn", RNN_TYPES)
+        modulation = check_option(modulation, "modulation", MODULATIONS)
+        tfilm = check_bool(tfilm, "tfilm")
+        skip = check_bool(skip, "skip")
+        residual = check_bool(residual, "residual")
         if residual and in_channels < out_channels:
             raise ValueError(
                 f"residual=True adds the first out_channels={out_channels} input channels to "
                 f"the output, but the input has only in_channels={in_channels}; "
                 "set residual=False or out_channels <= in_channels."
             )
-        # Checked even when tfilm=False, so that a typo does not wait for the
-        # switch to be turned on.
-        if rnn not in RNN_TYPES:
-            raise ValueError(f"rnn must be one of {RNN_TYPES}, got {rnn!r}.")
-        if modulation not in MODULATIONS:
-            raise ValueError(f"modulation must be one of {MODULATIONS}, got {modulation!r}.")
 
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.depth = depth
-        self.width = float(width)
+        self.width = width
         self.max_filters = max_filters
         self.block_length = block_length
         self.rnn = rnn
         self.modulation = modulation
-        self.tfilm = bool(tfilm)
-        self.skip = bool(skip)
-        self.residual = bool(residual)
-        self.dropout = float(dropout)
+        self.tfilm = tfilm
+        self.skip = skip
+        self.residual = residual
+        self.dropout = dropout
         self.activation = activation
 
         self.filters = tuple(

@@ -1,4 +1,4 @@
-"""Signal preparation with NumPy and SciPy only: resampling, patching, overlap-add.
+"""Signal preparation with NumPy and SciPy, no torch: rate change, masking, chunking, overlap-add.
 
 Arrays keep time on the last axis: (n_timesteps,), (n_series, n_timesteps) or
 (n_series, n_channels, n_timesteps).
@@ -7,8 +7,8 @@ Arrays keep time on the last axis: (n_timesteps,), (n_series, n_timesteps) or
 from __future__ import annotations
 
 from tsfilm.preprocessing.masking import hide_at_random, missing_mask
-from tsfilm.preprocessing.patching import chunk_spans, overlap_add, random_patches
-from tsfilm.preprocessing.resample import degrade, min_length_for_lowpass, spline_upsample
+from tsfilm.preprocessing.patching import chunk_spans, overlap_add
+from tsfilm.preprocessing.rates import degrade, min_length_for_lowpass, spline_upsample
 from tsfilm.preprocessing.text import TextTokenizer
 
 __all__ = [
@@ -19,6 +19,5 @@ __all__ = [
     "min_length_for_lowpass",
     "missing_mask",
     "overlap_add",
-    "random_patches",
     "spline_upsample",
 ]

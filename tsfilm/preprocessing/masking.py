@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import numbers
+from numbers import Real
 
 import numpy as np
+from sklearn.utils._param_validation import validate_params
 
-from tsfilm.preprocessing.resample import _float_signal
+from tsfilm.preprocessing._checks import MISSING_VALUES, RANDOM_STATE, StrictInterval, check_series
 
 __all__ = ["hide_at_random", "missing_mask"]
 
 
-def _check_missing_values(missing_values: object) -> float:
-    if isinstance(missing_values, bool) or not isinstance(missing_values, numbers.Real):
-        raise TypeError(
-            f"missing_values must be np.nan or a finite number (e.g. 0); got {missing_values!r}."
-        )
-    value = float(missing_values)
-    if np.isinf(value):
-        raise ValueError(f"missing_values must be np.nan or a finite number; got {value}.")
-    return value
-
-
+@validate_params(
+    {"X": "no_validation", "missing_values": MISSING_VALUES},
+    prefer_skip_nested_validation=True,
+)
 def missing_mask(X: object, missing_values: float = np.nan) -> np.ndarray:
     """Where values are missing.
 
@@ -39,10 +33,9 @@ def missing_mask(X: object, missing_values: float = np.nan) -> np.ndarray:
 
     Raises
     ------
-    TypeError
-        If ``missing_values`` is not a number or ``X`` is not numeric.
-    ValueError
-        If ``missing_values`` is infinite.
+    sklearn.utils._param_validation.InvalidParameterError
+        If ``missing_values`` is neither NaN nor a finite number (both a ``TypeError``
+        and a ``ValueError``).
 
     Examples
     --------
@@ -52,13 +45,22 @@ def missing_mask(X: object, missing_values: float = np.nan) -> np.ndarray:
     >>> missing_mask(np.array([1.0, np.nan, 0.0]), missing_values=0)
     array([False, False,  True])
     """
-    marker = _check_missing_values(missing_values)
+    marker = float(missing_values)
     array = np.asarray(X)
     if np.isnan(marker):
         return np.isnan(array) if array.dtype.kind == "f" else np.zeros(array.shape, dtype=bool)
     return array == marker
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "rate": [StrictInterval(Real, 0, 1, closed="both")],
+        "random_state": RANDOM_STATE,
+        "missing_values": MISSING_VALUES,
+    },
+    prefer_skip_nested_validation=True,
+)
 def hide_at_random(
     X: object,
     rate: float,
@@ -98,12 +100,14 @@ default=None
 
     Raises
     ------
-    TypeError
-        If ``X`` is not numeric, or ``rate``, ``random_state`` or ``missing_values``
-        has the wrong type.
+    sklearn.utils._param_validation.InvalidParameterError
+        If ``rate`` is not a number in [0, 1], ``random_state`` is not None, a
+        non-negative int or a NumPy random generator, ``missing_values`` is neither NaN
+        nor a finite number, or ``X`` is not array-like (both a ``TypeError`` and a
+        ``ValueError``).
     ValueError
-        If ``rate`` is outside [0, 1], or ``X`` holds infinite values (or NaN when the
-        marker is a number).
+        If ``X`` is not numeric, has more than 3 dimensions, or holds infinite values
+        (or NaN when the marker is a number).
 
     Examples
     --------
@@ -115,23 +119,8 @@ default=None
     >>> bool(np.array_equal(X_hidden[~hidden], X[~hidden]))
     True
     """
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
-        raise TypeError(f"rate must be a number in [0, 1]; got {rate!r}.")
-    if not 0.0 <= float(rate) <= 1.0:
-        raise ValueError(f"rate must be in [0, 1]; got {rate}.")
-    marker = _check_missing_values(missing_values)
-    if not (
-        random_state is None
-        or isinstance(random_state, (np.random.Generator, np.random.RandomState))
-        or (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool))
-    ):
-        raise TypeError(
-            "random_state must be None, an int, a numpy.random.Generator or a "
-            f"numpy.random.RandomState; got {random_state!r}."
-        )
-    array = _float_signal(X, "X", allow_nonfinite=True)
-    if np.isinf(array).any():
-        raise ValueError("X contains infinite values; only missing values may be non-finite.")
+    marker = float(missing_values)
+    array = check_series(X, "X", allow_nan=True)
     missing = missing_mask(array, marker)
     if not np.isnan(marker) and np.isnan(array).any():
         raise ValueError(

@@ -1,191 +1,28 @@
-"""Cut signals into patches for training and stitch chunked predictions back together.
+"""Cut long signals into chunks and stitch the chunked predictions back together.
 
-Networks train on short random patches (the paper uses 8192 samples) and, to keep memory
-bounded, predict long signals chunk by chunk: :func:`chunk_spans` plans overlapping
-chunks and :func:`overlap_add` blends the chunk outputs back with linear cross-fades.
-The time axis is the last axis of every array.
+To keep memory bounded, networks predict long signals chunk by chunk:
+:func:`chunk_spans` plans overlapping chunks and :func:`overlap_add` blends the chunk
+outputs back with linear cross-fades. The time axis is the last axis of every array.
 """
 
 from __future__ import annotations
 
 import itertools
-import numbers
 import operator
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from sklearn.utils._param_validation import validate_params
 
-from tsfilm.preprocessing.resample import _float_signal
+from tsfilm.preprocessing._checks import check_series, int_at_least
 
-__all__ = ["chunk_spans", "overlap_add", "random_patches"]
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    value = operator.index(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}.")
-    return value
+__all__ = ["chunk_spans", "overlap_add"]
 
 
-def _draw_integers(random_state: object, high: int, size: int) -> np.ndarray:
-    """Draw ``size`` integers uniformly from ``[0, high)`` with any usual seed type.
-
-    Accepts None, an int seed, a ``numpy.random.Generator`` or a legacy
-    ``numpy.random.RandomState`` (what ``sklearn.utils.check_random_state`` returns).
-    """
-    if isinstance(random_state, np.random.RandomState):
-        return random_state.randint(high, size=size, dtype=np.int64)
-    if isinstance(random_state, bool) or not (
-        random_state is None or isinstance(random_state, (numbers.Integral, np.random.Generator))
-    ):
-        raise TypeError(
-            "random_state must be None, an int, a numpy.random.Generator or a "
-            f"numpy.random.RandomState; got {random_state!r}."
-        )
-    return np.random.default_rng(random_state).integers(high, size=size, dtype=np.int64)
-
-
-def _as_series(X: object) -> tuple[list[np.ndarray] | np.ndarray, bool]:
-    """Return ``(series, ragged)``: a 3-D array, or a list of 2-D arrays when ragged.
-
-    Every series is viewed as (n_channels, n_timesteps); the caller restores the
-    caller's rank.
-    """
-    if isinstance(X, (list, tuple)):
-        series = [_float_signal(x, f"X[{i}]", allow_nonfinite=True) for i, x in enumerate(X)]
-        if not series:
-            raise ValueError("X is an empty sequence; pass at least one series.")
-        ndims = {s.ndim for s in series}
-        if len(ndims) > 1 or ndims - {1, 2}:
-            raise ValueError(
-                "A sequence X must hold series of shape (n_timesteps,) or "
-                "(n_channels, n_timesteps), all of the same rank; got ranks "
-                f"{sorted(ndims)}."
-            )
-        series = [s.reshape(-1, s.shape[-1]) for s in series]
-        channels = {s.shape[0] for s in series}
-        if len(channels) > 1:
-            raise ValueError(
-                f"All series in X must have the same number of channels; got {sorted(channels)}."
-            )
-        dtypes = {s.dtype for s in series}
-        dtype = np.float32 if dtypes == {np.dtype(np.float32)} else np.float64
-        return [s.astype(dtype, copy=False) for s in series], True
-    array = _float_signal(X, "X", allow_nonfinite=True)
-    if array.ndim > 3:
-        raise ValueError(
-            "X must have shape (n_timesteps,), (n_series, n_timesteps) or "
-            f"(n_series, n_channels, n_timesteps); got {array.shape}."
-        )
-    if array.ndim < 3:
-        array = array.reshape(-1, 1, array.shape[-1])
-    if array.shape[0] == 0:
-        raise ValueError(f"X holds no series (shape {array.shape}).")
-    return array, False
-
-
-def random_patches(
-    X: object,
-    patch_length: int,
-    n_patches: int,
-    random_state: object = None,
-    *,
-    return_starts: bool = False,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw random fixed-length patches from a collection of series.
-
-    Every possible patch (every series and every start position at which a whole patch
-    fits) is equally likely, and patches are drawn independently with replacement.
-    For an array this is a uniform series and, independently, a uniform start. For a
-    sequence of series of different lengths, a longer series holds more possible
-    patches and is drawn more often, so every time step weighs about the same.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_timesteps,), (n_series, n_timesteps) or \
-(n_series, n_channels, n_timesteps), or a sequence of arrays
-        The series, time on the last axis; NaN is allowed (it is copied like any
-        value). A list or tuple may hold series of different lengths, each of shape
-        (n_timesteps_i,) or (n_channels, n_timesteps_i). Not modified.
-    patch_length : int
-        Number of time steps per patch, >= 1.
-    n_patches : int
-        Number of patches to draw, >= 0.
-    random_state : None, int, numpy.random.Generator or numpy.random.RandomState, \
-default=None
-        Source of randomness; an int makes the draw reproducible.
-    return_starts : bool, default=False
-        Also return where each patch came from.
-
-    Returns
-    -------
-    patches : ndarray of shape (n_patches, n_channels, patch_length), or \
-(n_patches, patch_length) when the series have no channel axis
-        Copies of the drawn windows; float32 if the input is float32, else float64.
-    series_index : ndarray of shape (n_patches,), dtype int64
-        Returned only when ``return_starts`` is True: the series each patch comes from.
-    starts : ndarray of shape (n_patches,), dtype int64
-        Returned only when ``return_starts`` is True: ``patches[k]`` equals
-        ``X[series_index[k]][..., starts[k]:starts[k] + patch_length]``.
-
-    Raises
-    ------
-    TypeError
-        If ``patch_length``, ``n_patches`` or ``random_state`` has the wrong type.
-    ValueError
-        If a series is shorter than ``patch_length`` (the message names the shortest
-        length), or the input has an unsupported shape.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X = np.arange(20.0).reshape(2, 1, 10)
-    >>> patches, series, starts = random_patches(X, 4, 3, random_state=0, return_starts=True)
-    >>> patches.shape
-    (3, 1, 4)
-    >>> bool(np.array_equal(patches[0, 0], X[series[0], 0, starts[0]:starts[0] + 4]))
-    True
-    """
-    patch_length = _check_int(patch_length, "patch_length", 1)
-    n_patches = _check_int(n_patches, "n_patches", 0)
-    series, ragged = _as_series(X)
-    # Keep the caller's rank: a channel axis comes back only if the input had one.
-    keep_channels = np.ndim(X[0]) == 2 if ragged else np.ndim(X) == 3
-    lengths = np.array([s.shape[-1] for s in series], dtype=np.int64)
-    shortest = int(lengths.min())
-    if shortest < patch_length:
-        raise ValueError(
-            f"patch_length={patch_length} is longer than the shortest series "
-            f"({shortest} time steps); use a shorter patch_length or drop short series."
-        )
-
-    # Draw a flat index over all (series, start) pairs so each possible patch is
-    # equally likely, then map it back to its series and start.
-    n_starts = lengths - patch_length + 1
-    bounds = np.cumsum(n_starts)
-    flat = _draw_integers(random_state, int(bounds[-1]), n_patches)
-    series_index = np.searchsorted(bounds, flat, side="right").astype(np.int64)
-    starts = flat - (bounds[series_index] - n_starts[series_index])
-
-    if ragged:
-        n_channels = series[0].shape[0]
-        patches = np.empty((n_patches, n_channels, patch_length), dtype=series[0].dtype)
-        for k, (i, start) in enumerate(zip(series_index, starts, strict=True)):
-            patches[k] = series[i][:, start : start + patch_length]
-    else:
-        windows = np.lib.stride_tricks.sliding_window_view(series, patch_length, axis=-1)
-        # Advanced indices around a slice put the patch axis first: (n_patches, C, L).
-        patches = windows[series_index, :, starts]
-    if not keep_channels:
-        patches = patches[:, 0, :]
-    patches = np.ascontiguousarray(patches)
-    if return_starts:
-        return patches, series_index, starts
-    return patches
-
-
+@validate_params(
+    {"length": [int_at_least(1)], "chunk_length": [int_at_least(1)], "overlap": [int_at_least(0)]},
+    prefer_skip_nested_validation=True,
+)
 def chunk_spans(length: int, chunk_length: int, overlap: int) -> list[tuple[int, int]]:
     """Plan overlapping chunks ``[start, stop)`` that cover ``[0, length)``.
 
@@ -213,10 +50,11 @@ def chunk_spans(length: int, chunk_length: int, overlap: int) -> list[tuple[int,
 
     Raises
     ------
-    TypeError
-        If an argument is not an integer.
+    sklearn.utils._param_validation.InvalidParameterError
+        If an argument is not an int or is below its minimum (both a ``TypeError``
+        and a ``ValueError``).
     ValueError
-        If an argument is out of range.
+        If ``overlap >= chunk_length``.
 
     See Also
     --------
@@ -231,9 +69,7 @@ def chunk_spans(length: int, chunk_length: int, overlap: int) -> list[tuple[int,
     >>> chunk_spans(3, 4, 1)
     [(0, 3)]
     """
-    length = _check_int(length, "length", 1)
-    chunk_length = _check_int(chunk_length, "chunk_length", 1)
-    overlap = _check_int(overlap, "overlap", 0)
+    length, chunk_length, overlap = int(length), int(chunk_length), int(overlap)
     if overlap >= chunk_length:
         raise ValueError(
             f"overlap must be smaller than chunk_length; got overlap={overlap} and "
@@ -301,6 +137,15 @@ def _chunk_weights(spans: list[tuple[int, int]]) -> list[np.ndarray]:
     return weights
 
 
+@validate_params(
+    {
+        "chunks": "no_validation",  # an iterable, possibly lazy: checked chunk by chunk
+        "spans": ["array-like"],
+        "length": [int_at_least(1)],
+        "overlap": [int_at_least(0)],
+    },
+    prefer_skip_nested_validation=True,
+)
 def overlap_add(
     chunks: Iterable[object],
     spans: Sequence[tuple[int, int]],
@@ -321,9 +166,10 @@ def overlap_add(
 
     Parameters
     ----------
-    chunks : iterable of array-like of shape (..., stop - start)
+    chunks : iterable of array-like of shape (stop - start,), (n_series, stop - start) \
+or (n_series, n_channels, stop - start)
         One chunk per span, in the order of ``spans``; all with the same leading
-        shape. May be a generator.
+        shape. NaN is allowed, infinity is not. May be a generator.
     spans : sequence of (int, int)
         ``(start, stop)`` pairs, usually ``chunk_spans(length, chunk_length, overlap)``:
         strictly increasing starts and stops, first start 0, last stop ``length``.
@@ -341,10 +187,14 @@ def overlap_add(
 
     Raises
     ------
+    sklearn.utils._param_validation.InvalidParameterError
+        If ``length`` is not an int >= 1, ``overlap`` not an int >= 0 or ``spans`` not
+        array-like (both a ``TypeError`` and a ``ValueError``).
     TypeError
-        If ``spans`` is not a sequence of integer pairs or a chunk is not numeric.
+        If ``spans`` is not a sequence of integer pairs.
     ValueError
-        If the spans do not cover ``[0, length)`` as described, a chunk's shape does
+        If the spans do not cover ``[0, length)`` as described, a chunk is not
+        numeric, holds infinity or has more than 3 dimensions, a chunk's shape does
         not match its span or the first chunk's leading shape, or the number of chunks
         differs from the number of spans.
 
@@ -361,8 +211,7 @@ def overlap_add(
     >>> bool(np.allclose(overlap_add(chunks, spans, 10, 2), x))
     True
     """
-    length = _check_int(length, "length", 1)
-    overlap = _check_int(overlap, "overlap", 0)
+    length, overlap = int(length), int(overlap)
     spans = _check_spans(spans, length, overlap)
     weights = _chunk_weights(spans)
     total = np.zeros(length)
@@ -375,7 +224,7 @@ def overlap_add(
         if n_chunks >= len(spans):
             raise ValueError(f"Got more chunks than spans ({len(spans)}).")
         start, stop = spans[n_chunks]
-        chunk = _float_signal(chunk, f"chunk {n_chunks}", allow_nonfinite=True)
+        chunk = check_series(chunk, f"chunk {n_chunks}", allow_nan=True)
         if output is None:
             output = np.zeros((*chunk.shape[:-1], length), dtype=chunk.dtype)
         if chunk.shape != (*output.shape[:-1], stop - start):

@@ -1,4 +1,10 @@
-"""The one input validator of tsfilm.
+"""Input validation: the one signal validator of tsfilm, and its parameter constraints.
+
+Hyper-parameters and function arguments are validated with scikit-learn's constraints
+(``_parameter_constraints`` and ``validate_params``); the constraints here refuse a bool
+where a number is expected (Python makes ``True`` the integer 1), so the same mistake
+raises scikit-learn's ``InvalidParameterError`` (a ``ValueError`` and a ``TypeError``)
+everywhere.
 
 Every estimator turns its input into :class:`Signals` here, so the error messages, the
 accepted layouts and the copy rules are the same everywhere.
@@ -16,11 +22,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array
 
-__all__ = ["Signals", "check_signals"]
+__all__ = [
+    "MISSING_VALUES",
+    "RANDOM_STATE",
+    "Signals",
+    "StrictInterval",
+    "check_signals",
+    "int_at_least",
+]
 
 
 @dataclass
@@ -72,6 +87,49 @@ class Signals:
         return [np.asarray(o) for o in outputs]
 
 
+# ---------------------------------------------------------------------- parameters
+class StrictInterval(Interval):
+    """scikit-learn's :class:`~sklearn.utils._param_validation.Interval`, without bool.
+
+    Python makes ``True`` the integer 1, so a plain ``Interval(Integral, 1, None)``
+    would accept ``ratio=True``; a bool given for a number is always a mistake.
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> from tsfilm.validation import StrictInterval
+    >>> StrictInterval(Integral, 1, None, closed="left").is_satisfied_by(True)
+    False
+    >>> import numpy as np
+    >>> StrictInterval(Integral, 1, None, closed="left").is_satisfied_by(np.int64(3))
+    True
+    """
+
+    def is_satisfied_by(self, val: object) -> bool:
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+def int_at_least(minimum: int) -> StrictInterval:
+    """Constraint for an integer ``>= minimum`` (NumPy integers included, bool not).
+
+    Examples
+    --------
+    >>> from tsfilm.validation import int_at_least
+    >>> str(int_at_least(1))
+    'an int in the range [1, inf)'
+    """
+    return StrictInterval(Integral, minimum, None, closed="left")
+
+
+#: Constraint list of a ``random_state`` argument: None, a non-negative int seed, a
+#: ``numpy.random.RandomState`` or a ``numpy.random.Generator``.
+RANDOM_STATE = [int_at_least(0), np.random.RandomState, np.random.Generator, None]
+
+#: Constraint list of a missing-value marker: NaN or a finite number.
+MISSING_VALUES = [StrictInterval(Real, None, None, closed="neither"), "nan"]
+
+
+# ---------------------------------------------------------------------- signals
 _LAYOUT_HELP = (
     "Pass a 2-D array (n_series, n_timesteps), a 3-D array (n_series, n_channels, "
     "n_timesteps), or a list of 1-D/2-D arrays of different lengths"
@@ -133,7 +191,7 @@ or list of array-like
     Examples
     --------
     >>> import numpy as np
-    >>> from tsfilm._validation import check_signals
+    >>> from tsfilm.validation import check_signals
     >>> s = check_signals(np.zeros((4, 100)))
     >>> s.arrays.shape, s.layout
     ((4, 1, 100), '2d')

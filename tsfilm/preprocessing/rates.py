@@ -7,12 +7,12 @@ Sample ``i`` of a low-rate signal lies at high-rate index ``i * ratio``.
 
 from __future__ import annotations
 
-import numbers
-import operator
-
 import numpy as np
 from scipy.interpolate import make_interp_spline
 from scipy.signal import cheby1, decimate
+from sklearn.utils._param_validation import validate_params
+
+from tsfilm.preprocessing._checks import check_series, int_at_least
 
 __all__ = ["degrade", "min_length_for_lowpass", "spline_upsample"]
 
@@ -20,53 +20,6 @@ __all__ = ["degrade", "min_length_for_lowpass", "spline_upsample"]
 # above 13 and recommends several calls with smaller factors instead.
 _MAX_STAGE_RATIO = 12
 _FILTER_ORDER = 8
-
-
-def _float_signal(X: object, name: str, *, allow_nonfinite: bool = False) -> np.ndarray:
-    """Return ``X`` as a float array with at least one axis, without copying if possible.
-
-    float32 stays float32; every other real numeric type becomes float64.
-    """
-    array = np.asarray(X)
-    if array.dtype == object:
-        try:
-            array = array.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"{name} must be a numeric array; got values that cannot be converted to "
-                f"float ({exc})."
-            ) from None
-    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
-        raise TypeError(
-            f"{name} must hold real numbers; got dtype {array.dtype}. "
-            "Convert it with np.asarray(..., dtype=float)."
-        )
-    if np.issubdtype(array.dtype, np.complexfloating):
-        raise TypeError(f"{name} must hold real numbers; got complex dtype {array.dtype}.")
-    dtype = np.float32 if array.dtype == np.float32 else np.float64
-    array = array.astype(dtype, copy=False)
-    if array.ndim == 0:
-        raise ValueError(
-            f"{name} must have a time axis (last axis); got a scalar. "
-            "Pass an array of shape (n_timesteps,), (n_series, n_timesteps) or "
-            "(n_series, n_channels, n_timesteps)."
-        )
-    if not allow_nonfinite and not np.all(np.isfinite(array)):
-        raise ValueError(
-            f"{name} contains NaN or infinite values; fill or drop them first "
-            "(for missing values use an imputer)."
-        )
-    return array
-
-
-def _check_ratio(ratio: object) -> int:
-    """Validate a resampling ratio: a Python or NumPy integer >= 1."""
-    if isinstance(ratio, bool) or not isinstance(ratio, numbers.Integral):
-        raise TypeError(f"ratio must be an integer >= 1; got {ratio!r} of type {type(ratio)}.")
-    ratio = operator.index(ratio)
-    if ratio < 1:
-        raise ValueError(f"ratio must be an integer >= 1; got {ratio}.")
-    return ratio
 
 
 def _decimation_stages(ratio: int) -> list[int]:
@@ -104,6 +57,7 @@ def _filtfilt_padlen(stage_ratio: int) -> int:
     return 3 * (2 * len(sos) + 1 - n_trivial)
 
 
+@validate_params({"ratio": [int_at_least(1)]}, prefer_skip_nested_validation=True)
 def min_length_for_lowpass(ratio: int) -> int:
     """Shortest signal that :func:`degrade` can low-pass and decimate by ``ratio``.
 
@@ -121,6 +75,11 @@ def min_length_for_lowpass(ratio: int) -> int:
     int
         Minimum number of time steps; 1 when ``ratio`` is 1 (nothing to filter).
 
+    Raises
+    ------
+    sklearn.utils._param_validation.InvalidParameterError
+        If ``ratio`` is not an int >= 1 (both a ``TypeError`` and a ``ValueError``).
+
     Examples
     --------
     >>> min_length_for_lowpass(4)
@@ -128,7 +87,7 @@ def min_length_for_lowpass(ratio: int) -> int:
     >>> min_length_for_lowpass(16)  # two stages, 2 then 8
     55
     """
-    ratio = _check_ratio(ratio)
+    ratio = int(ratio)
     if ratio == 1:
         return 1
     minimum, done = 1, 1
@@ -139,6 +98,10 @@ def min_length_for_lowpass(ratio: int) -> int:
     return minimum
 
 
+@validate_params(
+    {"X": ["array-like"], "ratio": [int_at_least(1)], "lowpass": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
 def degrade(X: object, ratio: int, lowpass: bool = True) -> np.ndarray:
     """Lower the sampling rate of signals by an integer ratio, as the paper's inputs.
 
@@ -169,11 +132,12 @@ def degrade(X: object, ratio: int, lowpass: bool = True) -> np.ndarray:
 
     Raises
     ------
-    TypeError
-        If ``ratio`` is not an integer or ``X`` is not real numeric.
+    sklearn.utils._param_validation.InvalidParameterError
+        If ``ratio`` is not an int >= 1, ``lowpass`` is not a bool or ``X`` is not
+        array-like (scikit-learn's error, both a ``TypeError`` and a ``ValueError``).
     ValueError
-        If ``ratio < 1``, ``X`` is not finite, has no time step, or (with
-        ``lowpass=True``) is shorter than the filter needs:
+        If ``X`` is not numeric, has more than 3 dimensions, is not finite, has no time
+        step, or (with ``lowpass=True``) is shorter than the filter needs:
         ``min_length_for_lowpass(ratio)`` time steps, 28 for ratios 2 to 12.
 
     See Also
@@ -189,11 +153,9 @@ def degrade(X: object, ratio: int, lowpass: bool = True) -> np.ndarray:
     >>> degrade(np.zeros((2, 3, 100)), 4).shape
     (2, 3, 25)
     """
-    X = _float_signal(X, "X")
-    ratio = _check_ratio(ratio)
+    X = check_series(X, "X")
+    ratio = int(ratio)
     n_timesteps = X.shape[-1]
-    if n_timesteps < 1:
-        raise ValueError("X has no time steps (its last axis has length 0).")
     if ratio == 1:
         return X.copy()
     if not lowpass:
@@ -211,6 +173,10 @@ def degrade(X: object, ratio: int, lowpass: bool = True) -> np.ndarray:
     return np.ascontiguousarray(low, dtype=X.dtype)
 
 
+@validate_params(
+    {"X_low": ["array-like"], "ratio": [int_at_least(1)], "length": [int_at_least(1), None]},
+    prefer_skip_nested_validation=True,
+)
 def spline_upsample(X_low: object, ratio: int, length: int | None = None) -> np.ndarray:
     """Interpolate low-rate signals back to the high rate with a cubic B-spline.
 
@@ -245,10 +211,12 @@ def spline_upsample(X_low: object, ratio: int, length: int | None = None) -> np.
 
     Raises
     ------
-    TypeError
-        If ``ratio`` or ``length`` is not an integer or ``X_low`` is not real numeric.
+    sklearn.utils._param_validation.InvalidParameterError
+        If ``ratio`` is not an int >= 1, ``length`` is neither None nor an int >= 1,
+        or ``X_low`` is not array-like (both a ``TypeError`` and a ``ValueError``).
     ValueError
-        If ``ratio < 1``, ``length < 1``, ``X_low`` is not finite or has no time step.
+        If ``X_low`` is not numeric, has more than 3 dimensions, is not finite or has
+        no time step.
 
     See Also
     --------
@@ -263,18 +231,10 @@ def spline_upsample(X_low: object, ratio: int, length: int | None = None) -> np.
     >>> spline_upsample(np.zeros((3, 2, 16)), 4).shape
     (3, 2, 64)
     """
-    X_low = _float_signal(X_low, "X_low")
-    ratio = _check_ratio(ratio)
+    X_low = check_series(X_low, "X_low")
+    ratio = int(ratio)
     n_low = X_low.shape[-1]
-    if n_low < 1:
-        raise ValueError("X_low has no time steps (its last axis has length 0).")
-    if length is None:
-        length = n_low * ratio
-    elif isinstance(length, bool) or not isinstance(length, numbers.Integral):
-        raise TypeError(f"length must be an integer >= 1 or None; got {length!r}.")
-    length = operator.index(length)
-    if length < 1:
-        raise ValueError(f"length must be an integer >= 1 or None; got {length}.")
+    length = n_low * ratio if length is None else int(length)
 
     positions = np.arange(n_low, dtype=np.float64) * ratio
     values = X_low.astype(np.float64, copy=False)
