@@ -8,12 +8,17 @@ example gallery (``docs/auto_examples/``) are generated at build time and not ke
 from __future__ import annotations
 
 import contextlib
+import importlib
+import inspect
 import io
 import os
 import re
+import sys
 from pathlib import Path
 
 import matplotlib
+from sphinx.errors import PycodeError
+from sphinx.pycode import ModuleAnalyzer
 
 # Before anything imports pyplot: the gallery examples draw off-screen.
 matplotlib.use("Agg")
@@ -48,7 +53,28 @@ autosummary_generate = True
 # without touching the docs.
 autosummary_ignore_module_all = False
 autosummary_imported_members = True
-autosummary_context = {"toplevel": sorted(tsfilm.__all__)}
+
+
+def _reexported_names() -> dict[str, dict[str, str]]:
+    """Per API module: the names of its ``__all__`` that are another project's classes or
+    functions (``tsfilm.validation`` re-exports scikit-learn's constraints), each with
+    its origin. Their docstrings are written for that project's documentation, so the
+    module pages name them instead of rendering them."""
+    api = (DOCS / "api.rst").read_text(encoding="utf-8")
+    names: dict[str, dict[str, str]] = {}
+    for modname in re.findall(r"^   (tsfilm[\w.]*)$", api, flags=re.M):
+        module = importlib.import_module(modname)
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+                continue
+            origin = getattr(obj, "__module__", "") or ""
+            if origin.split(".")[0] != "tsfilm":
+                names.setdefault(modname, {})[name] = f"{origin}.{obj.__qualname__}"
+    return names
+
+
+autosummary_context = {"toplevel": sorted(tsfilm.__all__), "reexported": _reexported_names()}
 autodoc_default_options = {"member-order": "groupwise"}
 autodoc_typehints = "none"  # the numpydoc Parameters sections state the types
 autodoc_inherit_docstrings = True
@@ -121,12 +147,46 @@ def _quote_fitted_names(app, what, name, obj, options, lines):
         lines[i] = "".join(parts)
 
 
+def _attribute_comment(modname: str, attr: str) -> list[str] | None:
+    """The doc comment (``#:`` or a string after the assignment) of a module attribute."""
+    try:
+        return ModuleAnalyzer.for_module(modname).find_attr_docs().get(("", attr))
+    except PycodeError:
+        return None
+
+
+def _document_reexported_data(app, what, name, obj, options, lines):
+    """Give re-exported constants the doc comment of the module that defines them.
+
+    autodoc reads doc comments in the module a constant is documented under; for a
+    constant imported from a submodule (``tsfilm.estimators.UNET_CONSTRAINTS``) it finds
+    none and shows the docstring of the value's type (``dict``) instead.
+    """
+    if what != "data":
+        return
+    modname, _, attr = name.rpartition(".")
+    if _attribute_comment(modname, attr) is not None:
+        return
+    for other in sorted(sys.modules):
+        if other.startswith(f"{modname}.") and getattr(sys.modules[other], attr, None) is obj:
+            comment = _attribute_comment(other, attr)
+            if comment:
+                lines[:] = list(comment)
+                return
+    if getattr(obj, "__doc__", None) == getattr(type(obj), "__doc__", None):
+        lines[:] = []  # the type's docstring says nothing about this constant
+
+
 def _skip_foreign_members(app, what, name, obj, skip, options):
     """Leave out members inherited from scikit-learn and torch.
 
     Their docstrings are written for those projects' documentation (cross-references to
     its user guide), and they are documented there; tsfilm's pages show what tsfilm adds.
     """
+    if what != "class":
+        # A module lists its __all__, whatever made the object (the scorers of
+        # tsfilm.metrics are scikit-learn objects).
+        return skip
     target = obj.fget if isinstance(obj, property) else obj
     module = getattr(target, "__module__", None) or ""
     if module.split(".")[0] in {"sklearn", "torch"}:
@@ -198,4 +258,5 @@ def setup(app):
     _write_cli_help()
     app.connect("autodoc-skip-member", _skip_foreign_members)
     # Before numpydoc (priority 500), which reads the types of these lines.
+    app.connect("autodoc-process-docstring", _document_reexported_data, priority=300)
     app.connect("autodoc-process-docstring", _quote_fitted_names, priority=400)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +70,9 @@ def test_models_filters_by_task_and_refuses_unknown_tasks(capsys):
     assert main(["models", "--task", "super_resolution"]) == 0
     lines = capsys.readouterr().out.splitlines()[1:]
     assert lines and all(line.startswith("super_resolution") for line in lines)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as info:
         main(["models", "--task", "translation"])
+    assert info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
 
 
@@ -103,12 +105,13 @@ def test_upsample_writes_the_high_rate_file(model_file, tmp_path, capsys):
     assert "1 channel(s), 0.30 s at 16000 Hz" in capsys.readouterr().out
 
 
-def test_upsample_refuses_another_rate_unless_told_to_resample(model_file, tmp_path):
+def test_upsample_refuses_another_rate_unless_told_to_resample(model_file, tmp_path, capsys):
     low = tmp_path / "in8k.wav"
     write_audio(low, _tone(0.25, 8000), 8000)  # 2000 samples at 8 kHz
     out = tmp_path / "out.wav"
-    with pytest.raises(SystemExit, match=r"at 8000 Hz but the model expects 4000 Hz.*--resample"):
-        main(["upsample", str(model_file), str(low), str(out)])
+    status, err = _fails(["upsample", str(model_file), str(low), str(out)], capsys)
+    assert status == 2
+    assert re.search(r"at 8000 Hz but the model expects 4000 Hz.*--resample", err)
     assert not out.exists()
     assert main(["upsample", str(model_file), str(low), str(out), "--resample"]) == 0
     info = soundfile.info(out)
@@ -128,12 +131,28 @@ def test_upsample_multichannel_file_channel_by_channel(model_file, tmp_path):
     assert np.corrcoef(data[:, 0], data[:, 1])[0, 1] > 0.99
 
 
-def test_bad_files_give_a_message_not_a_traceback(model_file, tmp_path):
+def test_bad_files_give_a_message_not_a_traceback(model_file, tmp_path, capsys):
     bogus = tmp_path / "bogus.tsfilm"
     bogus.write_bytes(b"nothing")
-    with pytest.raises(SystemExit, match=r"tsfilm upsample: .*not a tsfilm model file"):
-        main(["upsample", str(bogus), str(tmp_path / "a.wav"), str(tmp_path / "b.wav")])
-    with pytest.raises(SystemExit, match=r"tsfilm train: .*is not a folder"):
-        main(["train", str(tmp_path / "missing"), "-q"])
-    with pytest.raises(SystemExit, match="give a folder of wav/flac files or --voices"):
-        main(["train", "-q"])
+    low = tmp_path / "a.wav"
+    write_audio(low, _tone(0.1, HIGH_RATE // 4), HIGH_RATE // 4)
+    status, err = _fails(["upsample", str(bogus), str(low), str(tmp_path / "b.wav")], capsys)
+    assert status == 1
+    assert re.fullmatch(r"tsfilm upsample: error: .*not a tsfilm model file.*\n", err)
+    status, err = _fails(["train", str(tmp_path / "missing"), "-q"], capsys)
+    assert status == 2
+    assert re.fullmatch(r"tsfilm train: error: SOURCE folder .*missing does not exist\.\n", err)
+    status, err = _fails(["train", str(bogus), "-q"], capsys)
+    assert (status, "is not a folder" in err) == (2, True)
+    status, err = _fails(["train", "-q"], capsys)
+    assert status == 2
+    assert "give a folder of wav/flac files" in err and "--voices" in err
+
+
+def _fails(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    """Run the command, which must fail; return its exit status and stderr."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return info.value.code, err

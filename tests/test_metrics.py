@@ -165,11 +165,11 @@ def test_lsd_keeps_float32_inputs_unchanged(rng):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"variant": "librosa"}, 'variant must be "paper" or "code"'),
-        ({"n_fft": 0}, "n_fft must be a positive integer"),
-        ({"hop_length": 0}, "hop_length must be a positive integer"),
+        ({"variant": "librosa"}, r"'variant' parameter of lsd must be a str among"),
+        ({"n_fft": 0}, r"'n_fft' parameter of lsd must be an int in the range \[1, inf\)"),
+        ({"hop_length": 0}, "'hop_length' parameter of lsd must be an int"),
         ({"n_fft": 2}, "too small for the default hop_length"),
-        ({"eps": 0.0}, "eps must be positive"),
+        ({"eps": 0.0}, r"'eps' parameter of lsd must be a float in the range \(0.0, inf\)"),
     ],
 )
 def test_lsd_rejects_bad_parameters(kwargs, message):

@@ -105,10 +105,6 @@ class HoldSuperResolver(RegressorMixin, BaseEstimator):
         return float(np.mean([snr(a[None], b[None]) for a, b in zip(y_true, y_pred, strict=True)]))
 
 
-def _rng_X(shape=(4, 16), seed=0):
-    return np.random.default_rng(seed).normal(size=shape)
-
-
 # ---------------------------------------------------------------- the correct one passes
 def test_reference_super_resolver_passes_every_check():
     check_plugin(HoldSuperResolver, task=TASK)
@@ -336,6 +332,37 @@ class PipelineUnfriendly(HoldSuperResolver):
         return super().fit(X, yy)
 
 
+class Float32Offset(HoldSuperResolver):
+    def predict(self, X):
+        return super().predict(X) + (0.5 if np.asarray(X).dtype == np.float32 else 0.0)
+
+
+class PredictsUnfitted(HoldSuperResolver):
+    def predict(self, X):
+        return super().predict(X) if hasattr(self, "ratio_") else np.asarray(X, dtype=float)
+
+
+class PositiveTagged(HoldSuperResolver):
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        return tags
+
+
+class PositiveOnly(PositiveTagged):
+    def fit(self, X, y=None):
+        if np.min(X) < 0:
+            raise ValueError("Negative values in data passed to X.")
+        return super().fit(X, y)
+
+
+class RefusesOneSeries(HoldSuperResolver):
+    def fit(self, X, y=None):
+        if len(X) == 1:
+            raise ValueError("fit needs more than 1 series.")
+        return super().fit(X, y)
+
+
 BROKEN = [
     (MutatesInput, "check_fit_leaves_input_unchanged", "fit modified its input"),
     (OrderDependent, "check_predict_sample_order_invariant", "order of the series"),
@@ -369,6 +396,15 @@ BROKEN = [
     (ObjectArraysRefused, "check_signal_dtype_object", "object arrays of numbers"),
     (NegativeRefused, "check_signal_negative_values", "negative values"),
     (PipelineUnfriendly, "check_signal_score_takes_y", "second argument"),
+    (PositiveTagged, "check_signal_negative_values", "should raise ValueError"),
+    (Float32Offset, "check_signal_dtypes", "float32 signals give other predictions"),
+    (PredictsUnfitted, "check_is_fitted_after_fit", "before fit should raise NotFittedError"),
+]
+
+#: Deviations that the checks allow: a documented refusal.
+ALLOWED = [
+    (PositiveOnly, "check_signal_negative_values"),
+    (RefusesOneSeries, "check_signal_fit_one_series"),
 ]
 
 
@@ -382,6 +418,11 @@ def test_broken_super_resolver_is_caught(cls, check_name, message):
     kwargs = {"task": TASK} if "task" in inspect.signature(check).parameters else {}
     with pytest.raises(AssertionError, match=message):
         check(cls.__name__, cls(random_state=0), **kwargs)
+
+
+@pytest.mark.parametrize(("cls", "check_name"), ALLOWED)
+def test_documented_refusal_passes(cls, check_name):
+    getattr(kit, check_name)(cls.__name__, cls(random_state=0))
 
 
 def test_broken_super_resolver_fails_check_plugin_naming_the_checks():
@@ -410,7 +451,7 @@ def test_expected_failure_for_another_reason_is_an_error():
 
 
 def test_expected_failure_that_passes_is_an_error():
-    failing = kit._ExpectedFailure(lambda est: None, "a reason", None, None)
+    failing = kit._expected_failure(lambda est: None, "a reason", None, None)
     with pytest.raises(AssertionError, match="listed as an expected failure but passes"):
         failing(HoldSuperResolver())
 
@@ -419,8 +460,8 @@ def test_expected_failure_as_documented_returns_or_xfails():
     def refuse(est):
         raise ValueError("y of shape (3,) is not a high-rate signal")
 
-    kit._ExpectedFailure(refuse, "reason", "not a high-rate signal", None)(HoldSuperResolver())
-    xfail = kit._ExpectedFailure(refuse, "the reason", "not a high-rate signal", "xfail")
+    kit._expected_failure(refuse, "reason", "not a high-rate signal", None)(HoldSuperResolver())
+    xfail = kit._expected_failure(refuse, "the reason", "not a high-rate signal", "xfail")
     with pytest.raises(pytest.xfail.Exception, match="the reason"):
         xfail(HoldSuperResolver())
 

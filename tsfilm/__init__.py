@@ -12,6 +12,7 @@ from tsfilm.estimators import (
     TFiLMSuperResolver,
     TFiLMTextClassifier,
     TrainingDivergedError,
+    TrainingInterruptedWarning,
 )
 from tsfilm.io.model_file import load, save
 
@@ -23,6 +24,7 @@ __all__ = [
     "TFiLMSuperResolver",
     "TFiLMTextClassifier",
     "TrainingDivergedError",
+    "TrainingInterruptedWarning",
     "__version__",
     "load",
     "save",

@@ -39,6 +39,8 @@ RATIO = 4
 #: A small TFiLM U-Net that trains usefully in a minute or two on a laptop CPU.
 SR_NET = {"depth": 3, "width": 0.125, "max_filters": 64, "block_length": 128, "dropout": 0.0}
 
+_COLUMNS = ("task", "data", "model", "metric", "value", "metric 2", "value 2", "fit s")
+
 
 @dataclass
 class DemoSettings:
@@ -107,9 +109,25 @@ class _Report:
         save_figure(fig, self.out / name)
         self.figures.append((name, caption))
 
+    def add_row(self, *values: Any) -> None:
+        """One row of the results table: the values of ``_COLUMNS``, in order."""
+        self.rows.append(dict(zip(_COLUMNS, values, strict=True)))
+
 
 def _say(message: str) -> None:
     print(message, flush=True)
+
+
+def _timed_fit(est, *data: Any) -> float:
+    """Fit ``est`` on ``data``; return the seconds it took."""
+    start = time.perf_counter()
+    est.fit(*data)
+    return time.perf_counter() - start
+
+
+def _long(signals: list[np.ndarray]) -> list[np.ndarray]:
+    """The recordings of at least 4096 samples, the patch length of the networks."""
+    return [s for s in signals if s.shape[-1] >= 4096]
 
 
 def _segments(signals: list[np.ndarray], length: int) -> list[np.ndarray]:
@@ -156,22 +174,13 @@ def _super_resolution(
                 **_BUDGET,
                 max_time=settings.sr_seconds,
             )
+            if name == "conv":  # the same U-Net without TFiLM layers, so no block length
+                del params["block_length"]
         est = make_model(name, task="super_resolution", **params)
-        start = time.perf_counter()
-        est.fit(_segments(train, 16384))
-        fit_seconds = time.perf_counter() - start
+        fit_seconds = _timed_fit(est, _segments(train, 16384))
         snr_db, lsd_db, preds = _evaluate_sr(est, test)
-        report.rows.append(
-            {
-                "task": "super-resolution r=4",
-                "data": dataset,
-                "model": name,
-                "metric": "SNR dB",
-                "value": snr_db,
-                "metric 2": "LSD",
-                "value 2": lsd_db,
-                "fit s": fit_seconds,
-            }
+        report.add_row(
+            "super-resolution r=4", dataset, name, "SNR dB", snr_db, "LSD", lsd_db, fit_seconds
         )
         _say(
             f"  {dataset:7s} {name:7s} SNR {snr_db:6.2f} dB  LSD {lsd_db:5.2f}"
@@ -206,25 +215,19 @@ def _super_resolution(
 def _speech(report: _Report, settings: DemoSettings) -> None:
     from tsfilm.datasets import load_speech
 
-    train = load_speech(
-        voices=list(SPEECH_TRAIN), max_files=settings.speech_files // len(SPEECH_TRAIN)
-    )
+    per_voice = settings.speech_files // len(SPEECH_TRAIN)
+    train = load_speech(voices=list(SPEECH_TRAIN), max_files=per_voice)
     test = load_speech(voices=[SPEECH_TEST], max_files=settings.speech_test_files)
-    keep = lambda signals: [s for s in signals if s.shape[-1] >= 4096]  # noqa: E731
-    _say(
-        f"speech: {len(keep(train.signals))} training prompts, "
-        f"{len(keep(test.signals))} test prompts"
-    )
-    _super_resolution(
-        report, "speech", keep(train.signals), keep(test.signals), train.rate, settings
-    )
+    train_signals, test_signals = _long(train.signals), _long(test.signals)
+    _say(f"speech: {len(train_signals)} training prompts, {len(test_signals)} test prompts")
+    _super_resolution(report, "speech", train_signals, test_signals, train.rate, settings)
 
 
 def _piano(report: _Report, settings: DemoSettings) -> None:
     from tsfilm.datasets import load_piano
 
     data = load_piano(n_pieces=settings.piano_pieces, max_seconds=settings.piano_seconds)
-    signals = [s for s in data.signals if s.shape[-1] >= 4096]
+    signals = _long(data.signals)
     if len(signals) < 2:
         raise RuntimeError("fewer than two piano pieces could be rendered")
     n_test = max(1, len(signals) // 4)
@@ -255,24 +258,10 @@ def _imputation(report: _Report, settings: DemoSettings) -> None:
             else {"random_state": settings.seed, **_BUDGET, "max_time": settings.impute_seconds}
         )
         est = make_model(name, task="imputation", **params)
-        start = time.perf_counter()
-        est.fit(train)
-        fit_seconds = time.perf_counter() - start
-        filled = est.transform(hidden_X)
-        fills[name] = filled
+        fit_seconds = _timed_fit(est, train)
+        filled = fills[name] = est.transform(hidden_X)
         l2, mae = masked_l2(test, filled, hidden), masked_mae(test, filled, hidden)
-        report.rows.append(
-            {
-                "task": "imputation 20 %",
-                "data": "retail",
-                "model": name,
-                "metric": "L2",
-                "value": l2,
-                "metric 2": "MAE",
-                "value 2": mae,
-                "fit s": fit_seconds,
-            }
-        )
+        report.add_row("imputation 20 %", "retail", name, "L2", l2, "MAE", mae, fit_seconds)
         _say(f"  retail  {name:7s} L2 {l2:9.2f}  MAE {mae:6.3f}  ({fit_seconds:.0f} s)")
     busiest = np.argsort(-hidden.sum(axis=1))[:3]
     fig = plot_imputation(
@@ -304,24 +293,14 @@ def _text(report: _Report, settings: DemoSettings) -> None:
             validation_fraction=0.1,
             patience=None,
         )
-        start = time.perf_counter()
-        est.fit(train.data, train.target)
-        fit_seconds = time.perf_counter() - start
+        fit_seconds = _timed_fit(est, train.data, train.target)
         accuracy = float(np.mean(est.predict(test.data) == test.target))
         per_epoch = float(np.mean([h["seconds"] for h in est.history_]))
-        report.rows.append(
-            {
-                "task": "sentiment",
-                "data": "imdb",
-                "model": name.removesuffix("_text"),
-                "metric": "accuracy",
-                "value": accuracy,
-                "metric 2": "s/epoch",
-                "value 2": per_epoch,
-                "fit s": fit_seconds,
-            }
+        model = name.removesuffix("_text")
+        report.add_row(
+            "sentiment", "imdb", model, "accuracy", accuracy, "s/epoch", per_epoch, fit_seconds
         )
-        histories[name.removesuffix("_text")] = est.history_
+        histories[model] = est.history_
         _say(f"  imdb    {name:13s} accuracy {accuracy:.3f}  {per_epoch:.1f} s/epoch")
     fig = plot_learning_curves(histories)
     report.add_figure(
@@ -340,8 +319,7 @@ _INSTALL = {
 
 
 def _markdown(rows: list[dict[str, Any]]) -> str:
-    header = "| task | data | model | metric | value | metric 2 | value 2 | fit s |"
-    lines = [header, "|" + "---|" * 8]
+    lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
     for r in rows:
         lines.append(
             f"| {r['task']} | {r['data']} | {r['model']} | {r['metric']} | {r['value']:.3f} | "
@@ -354,15 +332,14 @@ def _write_outputs(report: _Report, seconds: float) -> str:
     table = _markdown(report.rows)
     (report.out / "results.md").write_text(table + "\n")
     with open(report.out / "results.csv", "w", newline="") as fh:
-        columns = ["task", "data", "model", "metric", "value", "metric 2", "value 2", "fit s"]
-        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer = csv.DictWriter(fh, fieldnames=_COLUMNS)
         writer.writeheader()
         writer.writerows(report.rows)
     rows = "".join(
         "<tr>"
         + "".join(
             f"<td>{html.escape(f'{r[c]:.3f}' if isinstance(r[c], float) else str(r[c]))}</td>"
-            for c in ("task", "data", "model", "metric", "value", "metric 2", "value 2", "fit s")
+            for c in _COLUMNS
         )
         + "</tr>"
         for r in report.rows
@@ -385,8 +362,7 @@ def _write_outputs(report: _Report, seconds: float) -> str:
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}
 img{{max-width:100%}}figure{{margin:2em 0}}</style></head><body>
 <h1>tsfilm demo</h1><p>Wall time {seconds:.0f} s.</p>
-<table><tr><th>task</th><th>data</th><th>model</th><th>metric</th><th>value</th>
-<th>metric 2</th><th>value 2</th><th>fit s</th></tr>{rows}</table>
+<table><tr>{"".join(f"<th>{c}</th>" for c in _COLUMNS)}</tr>{rows}</table>
 {"<h2>Skipped</h2><ul>" + skipped + "</ul>" if skipped else ""}
 <h2>Figures</h2>{figures}<h2>Audio</h2><ul>{audio}</ul></body></html>
 """

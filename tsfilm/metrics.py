@@ -2,7 +2,8 @@
 
 Signals follow the project's layout, time on the last axis: a 1-D array is one example,
 and each row of an (n_series, n_timesteps) or (n_series, n_channels, n_timesteps) array
-is one example.
+is one example. Inputs of different shapes, or values that are not finite where they are
+scored, raise ValueError.
 
 - :func:`snr` and :func:`lsd` score super-resolution (higher SNR, lower LSD is better).
 - :func:`masked_l2` and :func:`masked_mae` score imputation on the hidden entries.
@@ -12,7 +13,8 @@ is one example.
 
 from __future__ import annotations
 
-import numbers
+from collections.abc import Callable
+from numbers import Real
 
 import numpy as np
 from scipy.signal import ShortTimeFFT
@@ -20,6 +22,7 @@ from scipy.signal.windows import hann
 from sklearn.metrics import make_scorer
 
 from tsfilm.preprocessing._checks import check_series
+from tsfilm.validation import StrictInterval, StrOptions, int_at_least, validate_params
 
 __all__ = [
     "lsd",
@@ -40,29 +43,13 @@ _STFT_BATCH_VALUES = 2**24
 
 def _paired_signals(y_true: object, y_pred: object) -> tuple[np.ndarray, np.ndarray]:
     """Validate two finite signal arrays of one shape; return them as (n_examples, ...)."""
-    y_true = check_series(y_true, "y_true")
-    y_pred = check_series(y_pred, "y_pred")
+    y_true, y_pred = check_series(y_true, "y_true"), check_series(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true and y_pred must have the same shape; got y_true {y_true.shape} and "
             f"y_pred {y_pred.shape}."
         )
-    if y_true.ndim > 3:
-        raise ValueError(
-            "Signals must have shape (n_timesteps,), (n_series, n_timesteps) or "
-            f"(n_series, n_channels, n_timesteps); got {y_true.shape}."
-        )
-    if y_true.ndim == 1:
-        y_true, y_pred = y_true[np.newaxis], y_pred[np.newaxis]
-    if y_true.shape[0] == 0 or y_true.shape[-1] == 0:
-        raise ValueError(
-            f"Signals must hold at least one example and time step; got {y_true.shape}."
-        )
-    return y_true, y_pred
-
-
-def _mean_or_per_example(values: np.ndarray, average: bool) -> float | np.ndarray:
-    return float(np.mean(values)) if average else values
+    return (y_true[np.newaxis], y_pred[np.newaxis]) if y_true.ndim == 1 else (y_true, y_pred)
 
 
 def snr(y_true: object, y_pred: object, *, average: bool = True) -> float | np.ndarray:
@@ -89,12 +76,6 @@ def snr(y_true: object, y_pred: object, *, average: bool = True) -> float | np.n
     float or ndarray of shape (n_series,)
         SNR in dB; a 1-D input is one example (shape (1,) when ``average=False``).
 
-    Raises
-    ------
-    ValueError
-        If the shapes differ (both are named), a value is not finite, or an input
-        has more than 3 axes.
-
     Examples
     --------
     >>> import numpy as np
@@ -112,16 +93,13 @@ def snr(y_true: object, y_pred: object, *, average: bool = True) -> float | np.n
     with np.errstate(divide="ignore", invalid="ignore"):
         values = 10.0 * np.log10(signal_power / error_power)
     values[error_power == 0] = np.inf
-    return _mean_or_per_example(values, average)
+    return float(np.mean(values)) if average else values
 
 
 def _log_power_spectrogram(
     x: np.ndarray, n_fft: int, hop_length: int, log: np.ufunc, eps: float
 ) -> np.ndarray:
-    """``log(|STFT(x)|^2 + eps)`` with frames wholly inside the signal.
-
-    Returns shape (n_examples, n_channels..., n_frequencies, n_frames).
-    """
+    """``log(|STFT(x)|^2 + eps)``, frames inside the signal: (..., n_frequencies, n_frames)."""
     n_timesteps = x.shape[-1]
     if n_timesteps < n_fft:
         x = np.concatenate([x, np.zeros((*x.shape[:-1], n_fft - n_timesteps))], axis=-1)
@@ -133,6 +111,15 @@ def _log_power_spectrogram(
     return log(np.square(np.abs(spectrum)) + eps)
 
 
+@validate_params(
+    {
+        "n_fft": [int_at_least(1)],
+        "hop_length": [int_at_least(1), None],
+        "variant": [StrOptions({"paper", "code"})],
+        "eps": [StrictInterval(Real, 0, None, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def lsd(
     y_true: object,
     y_pred: object,
@@ -162,9 +149,7 @@ def lsd(
     each example's value capped at 10. Its value for identical signals is ``1e-4``
     (the square root of the ``1e-8`` inside it), not 0.
 
-    ``eps`` keeps the log finite on silent frames; ``1e-8`` is the value of the
-    authors' code. For multi-channel examples, the LSD of each channel is averaged
-    over channels.
+    For multi-channel examples, the LSD of each channel is averaged over channels.
 
     Parameters
     ----------
@@ -182,18 +167,13 @@ def lsd(
     average : bool, default=True
         Return the mean over examples; if False, one value per example.
     eps : float, default=1e-8
-        Added to the power spectrum inside the log.
+        Added to the power spectrum inside the log (the authors' value), so that
+        silent frames stay finite.
 
     Returns
     -------
     float or ndarray of shape (n_series,)
         The LSD; a 1-D input is one example (shape (1,) when ``average=False``).
-
-    Raises
-    ------
-    ValueError
-        If the shapes differ (both are named), a value is not finite, or a parameter
-        is out of range.
 
     Examples
     --------
@@ -205,18 +185,9 @@ def lsd(
     True
     """
     y_true, y_pred = _paired_signals(y_true, y_pred)
-    for name, value in (("n_fft", n_fft), ("hop_length", hop_length)):
-        if value is None and name == "hop_length":
-            continue
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}.")
     hop_length = n_fft // 4 if hop_length is None else int(hop_length)
     if hop_length < 1:
         raise ValueError(f"n_fft={n_fft} is too small for the default hop_length n_fft // 4.")
-    if variant not in ("paper", "code"):
-        raise ValueError(f'variant must be "paper" or "code"; got {variant!r}.')
-    if not eps > 0:
-        raise ValueError(f"eps must be positive; got {eps!r}.")
 
     log = np.log10 if variant == "paper" else np.log
     # The STFT is vectorised over examples, in batches so that the complex
@@ -238,7 +209,7 @@ def lsd(
         values[begin : begin + batch] = np.mean(per_channel.reshape(len(squared), -1), axis=1)
     if variant == "code":
         values = np.minimum(values, _CODE_LSD_CAP)
-    return _mean_or_per_example(values, average)
+    return float(np.mean(values)) if average else values
 
 
 def _masked_errors(y_true: object, y_pred: object, mask: object, normalize: bool) -> np.ndarray:
@@ -286,11 +257,9 @@ def masked_l2(y_true: object, y_pred: object, mask: object, *, normalize: bool =
     imputation metric (Table 10) with ``mask`` marking the hidden entries. Entries
     outside the mask are ignored, NaN included. With no masked entry the distance is 0.
 
-    By default the distance is on the raw scale, as in the paper. With
-    ``normalize=True`` each sequence along the time axis (each row of a 2-D array,
-    each channel of each series of a 3-D one) is first divided by the standard
-    deviation of its finite ``y_true`` values, so that series with large values do not
-    dominate (a constant sequence keeps scale 1).
+    ``normalize=True`` first divides each sequence along the time axis by the standard
+    deviation of its finite ``y_true`` values (1 if constant), so that series with large
+    values do not dominate; the paper uses the raw scale.
 
     Parameters
     ----------
@@ -312,9 +281,7 @@ def masked_l2(y_true: object, y_pred: object, mask: object, *, normalize: bool =
     Raises
     ------
     TypeError
-        If ``mask`` is not boolean or an input is not numeric.
-    ValueError
-        If the shapes differ (all three are named) or a masked value is not finite.
+        If ``mask`` is not boolean.
 
     Examples
     --------
@@ -355,10 +322,9 @@ def masked_mae(y_true: object, y_pred: object, mask: object, *, normalize: bool 
     Raises
     ------
     TypeError
-        If ``mask`` is not boolean or an input is not numeric.
+        If ``mask`` is not boolean.
     ValueError
-        If the shapes differ, a masked value is not finite, or the mask selects no
-        entry (the mean of nothing is undefined).
+        If the mask selects no entry (the mean of nothing is undefined).
 
     Examples
     --------
@@ -382,34 +348,12 @@ lsd_scorer = make_scorer(lsd, greater_is_better=False)
 """Scorer for ``GridSearchCV(scoring=lsd_scorer)``: minus the mean paper LSD."""
 
 
-def _hidden_entries(X: object, y: object, missing_values: float) -> np.ndarray:
-    if y is None:
-        raise ValueError(
-            "Imputation scorers need the complete reference matrix as y: call "
-            "search.fit(X_with_missing, y_complete)."
-        )
-    X = np.asarray(X)
-    y = check_series(y, "y", allow_nan=True)
-    if X.shape != y.shape:
-        raise ValueError(
-            f"X and the reference y must have the same shape; got X {X.shape} and y {y.shape}."
-        )
-    if missing_values is None or (isinstance(missing_values, float) and np.isnan(missing_values)):
-        missing = np.isnan(X.astype(np.float64))
-    else:
-        missing = X == missing_values
-    return missing & np.isfinite(y)
+_SCORER_DOC = """Score an imputer: minus {what} on the entries it had to fill.
 
-
-def masked_l2_scorer(
-    estimator: object, X: object, y: object, *, missing_values: float = np.nan
-) -> float:
-    """Score an imputer: minus the L2 distance on the entries it had to fill.
-
-    Calls ``estimator.transform(X)`` and returns ``-masked_l2(y, X_filled, mask)``
+    Calls ``estimator.transform(X)`` and returns ``-{metric}(y, X_filled, mask)``
     where ``mask`` marks the entries missing in ``X`` but present (finite) in ``y``,
     the complete reference matrix. Greater is better, as scikit-learn expects; use
-    ``functools.partial(masked_l2_scorer, missing_values=0)`` for zero-coded data.
+    ``functools.partial({metric}_scorer, missing_values=0)`` for zero-coded data.
 
     Parameters
     ----------
@@ -425,12 +369,7 @@ def masked_l2_scorer(
     Returns
     -------
     float
-        ``-masked_l2`` on the hidden entries (0.0 when nothing is hidden).
-
-    Raises
-    ------
-    ValueError
-        If ``y`` is None or the shapes of ``X``, ``y`` and ``transform(X)`` differ.
+        ``-{metric}`` on the hidden entries ({none} when nothing is hidden).
 
     Examples
     --------
@@ -438,49 +377,37 @@ def masked_l2_scorer(
     >>> from sklearn.impute import SimpleImputer
     >>> y = np.array([[1.0, 2.0], [4.0, 6.0], [5.0, 4.0]])
     >>> X = np.array([[1.0, 2.0], [np.nan, 6.0], [5.0, 4.0]])
-    >>> masked_l2_scorer(SimpleImputer().fit(X), X, y)  # fills 3 = mean(1, 5), not 4
+    >>> {metric}_scorer(SimpleImputer().fit(X), X, y)  # fills 3 = mean(1, 5), not 4
     -1.0
     """
-    mask = _hidden_entries(X, y, missing_values)
-    return -masked_l2(y, np.asarray(estimator.transform(X)), mask)
 
 
-def masked_mae_scorer(
-    estimator: object, X: object, y: object, *, missing_values: float = np.nan
-) -> float:
-    """Score an imputer: minus the mean absolute error on the entries it had to fill.
+def _imputation_scorer(metric: Callable[..., float], what: str, when_none_hidden: str):
+    """The scorer for ``GridSearchCV(scoring=...)`` of a masked metric."""
 
-    As :func:`masked_l2_scorer`, with :func:`masked_mae`.
+    def scorer(estimator: object, X: object, y: object, *, missing_values: float = np.nan) -> float:
+        if y is None:
+            raise ValueError(
+                "Imputation scorers need the complete reference matrix as y: call "
+                "search.fit(X_with_missing, y_complete)."
+            )
+        X, y = np.asarray(X), check_series(y, "y", allow_nan=True)
+        if X.shape != y.shape:
+            raise ValueError(
+                f"X and the reference y must have the same shape; got X {X.shape} and y {y.shape}."
+            )
+        if missing_values is None or (
+            isinstance(missing_values, float) and np.isnan(missing_values)
+        ):
+            missing = np.isnan(X.astype(np.float64))
+        else:
+            missing = X == missing_values
+        return -metric(y, np.asarray(estimator.transform(X)), missing & np.isfinite(y))
 
-    Parameters
-    ----------
-    estimator : object
-        A fitted imputer with ``transform``.
-    X : array-like of shape (n_series, n_timesteps) or (n_series, n_channels, n_timesteps)
-        Data with missing entries.
-    y : array-like of the same shape
-        The complete reference values; NaN where no reference exists (not scored).
-    missing_values : float, default=np.nan
-        The marker of missing entries in ``X``.
+    scorer.__name__ = scorer.__qualname__ = f"{metric.__name__}_scorer"
+    scorer.__doc__ = _SCORER_DOC.format(metric=metric.__name__, what=what, none=when_none_hidden)
+    return scorer
 
-    Returns
-    -------
-    float
-        ``-masked_mae`` on the hidden entries.
 
-    Raises
-    ------
-    ValueError
-        If ``y`` is None, the shapes differ, or no entry is hidden.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.impute import SimpleImputer
-    >>> y = np.array([[1.0, 2.0], [4.0, 6.0], [5.0, 4.0]])
-    >>> X = np.array([[1.0, 2.0], [np.nan, 6.0], [5.0, 4.0]])
-    >>> masked_mae_scorer(SimpleImputer().fit(X), X, y)
-    -1.0
-    """
-    mask = _hidden_entries(X, y, missing_values)
-    return -masked_mae(y, np.asarray(estimator.transform(X)), mask)
+masked_l2_scorer = _imputation_scorer(masked_l2, "the L2 distance", "0.0")
+masked_mae_scorer = _imputation_scorer(masked_mae, "the mean absolute error", "a ValueError")

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import numbers
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from tsfilm.io._atomic import atomic_path
+from tsfilm.validation import StrictInterval, StrOptions, int_at_least, validate_params
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -28,9 +30,6 @@ __all__ = [
     "plot_spectrograms",
     "save_figure",
 ]
-
-# Keys of a history_ entry that are bookkeeping, not something learned.
-_HISTORY_BOOKKEEPING = frozenset({"epoch", "seconds"})
 
 _SAVE_FORMATS = frozenset({"png", "pdf", "svg"})
 
@@ -58,6 +57,14 @@ def _as_signal(name: str, signal: object) -> np.ndarray:
     return array
 
 
+@validate_params(
+    {
+        "rate": [int_at_least(1)],
+        "n_fft": [int_at_least(8)],
+        "dynamic_range": [StrictInterval(numbers.Real, 0, None, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_spectrograms(
     signals: Mapping[str, np.ndarray],
     rate: int,
@@ -95,12 +102,6 @@ def plot_spectrograms(
     matplotlib.figure.Figure
         One image per signal (time in s, frequency in kHz) and a colour bar in dB.
 
-    Raises
-    ------
-    ValueError
-        If ``signals`` is empty, a signal is not mono, not finite or shorter than
-        ``n_fft``, ``axes`` does not match ``signals``, or ``rate``/``n_fft`` are invalid.
-
     Examples
     --------
     >>> import matplotlib
@@ -120,12 +121,6 @@ def plot_spectrograms(
             "signals must be a non-empty dict of panel title to signal, "
             'e.g. {"original": x, "tfilm": y}.'
         )
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or rate <= 0:
-        raise ValueError(f"rate must be a positive integer number of Hz, got {rate!r}.")
-    if isinstance(n_fft, bool) or not isinstance(n_fft, numbers.Integral) or n_fft < 8:
-        raise ValueError(f"n_fft must be an integer >= 8, got {n_fft!r}.")
-    if not dynamic_range > 0:
-        raise ValueError(f"dynamic_range must be a positive number of dB, got {dynamic_range!r}.")
     arrays = {str(name): _as_signal(str(name), s) for name, s in signals.items()}
     for name, array in arrays.items():
         if array.size < n_fft:
@@ -151,20 +146,16 @@ def plot_spectrograms(
     top = max(float(db.max()) for _, db in decibels.values())
 
     if axes is None:
-        plt = _pyplot()
-        fig, grid = plt.subplots(
-            1,
-            len(arrays),
-            figsize=(3.2 * len(arrays) + 1.0, 3.4),
-            sharey=True,
-            squeeze=False,
-            layout="constrained",
+        n = len(arrays)
+        fig, grid = _pyplot().subplots(
+            1, n, figsize=(3.2 * n + 1.0, 3.4), sharey=True, squeeze=False, layout="constrained"
         )
         axes = list(grid[0])
     fig = axes[0].figure
     image = None
+    half_hop = (n_fft // 4) / rate / 2  # pixels are centred on their frame
     for ax, (name, (times, db)) in zip(axes, decibels.items(), strict=True):
-        hop_seconds = (n_fft // 4) / rate
+        extent = (times[0] - half_hop, times[-1] + half_hop, 0.0, freqs[-1] / 1000.0)
         image = ax.imshow(
             db,
             origin="lower",
@@ -172,12 +163,7 @@ def plot_spectrograms(
             cmap="magma",
             vmin=top - dynamic_range,
             vmax=top,
-            extent=(
-                times[0] - hop_seconds / 2,
-                times[-1] + hop_seconds / 2,
-                0.0,
-                freqs[-1] / 1000.0,
-            ),
+            extent=extent,
         )
         ax.set_title(name)
         ax.set_xlabel("time (s)")
@@ -254,12 +240,6 @@ def plot_imputation(
     matplotlib.figure.Figure
         One axes per entry of ``series``, each with ``2 + n_methods`` lines.
 
-    Raises
-    ------
-    ValueError
-        If shapes disagree, ``X_filled`` is an empty dict, ``series`` is empty or out of
-        range, ``hidden_mask`` is not boolean, or ``dates`` has the wrong length.
-
     Examples
     --------
     >>> import matplotlib
@@ -298,14 +278,9 @@ def plot_imputation(
                 f"dates has shape {x.shape}; it needs one entry per time step ({n_steps},)."
             )
 
-    plt = _pyplot()
-    fig, grid = plt.subplots(
-        len(rows),
-        1,
-        figsize=(9.0, 2.2 * len(rows) + 0.6),
-        sharex=True,
-        squeeze=False,
-        layout="constrained",
+    n = len(rows)
+    fig, grid = _pyplot().subplots(
+        n, 1, figsize=(9.0, 2.2 * n + 0.6), sharex=True, squeeze=False, layout="constrained"
     )
     for ax, row in zip(grid[:, 0], rows, strict=True):
         hidden = mask[row]
@@ -352,8 +327,7 @@ def _histories(histories: object) -> dict[str, list[Mapping[str, Any]]]:
         raise ValueError("histories is empty; give at least one model's history_.")
     result = {}
     for name, h in items:
-        if hasattr(h, "history_"):
-            h = h.history_
+        h = getattr(h, "history_", h)
         if isinstance(h, str) or not isinstance(h, Sequence):
             raise TypeError(
                 f"the history of {name!r} must be a list of dicts (an estimator's history_), "
@@ -393,14 +367,6 @@ def plot_learning_curves(
     matplotlib.figure.Figure
         One axes per metric shown, each with one line per model that has values for it.
 
-    Raises
-    ------
-    ValueError
-        If ``histories`` or a history is empty, or a requested metric has no value in
-        any history.
-    TypeError
-        If ``histories`` is not one of the accepted forms.
-
     Examples
     --------
     >>> import matplotlib
@@ -421,12 +387,10 @@ def plot_learning_curves(
     def has_values(metric: str) -> bool:
         return any(e.get(metric) is not None for h in named.values() for e in h)
 
+    found = {key for h in named.values() for e in h for key in e}
     if metrics is None:
-        found = {key for h in named.values() for e in h for key in e}
         extra = sorted(
-            k
-            for k in found - _HISTORY_BOOKKEEPING - {"train_loss", "valid_loss"}
-            if k.startswith(("train_", "valid_"))
+            k for k in found - {"train_loss", "valid_loss"} if k.startswith(("train_", "valid_"))
         )
         shown = [m for m in ["train_loss", "valid_loss", *extra] if has_values(m)]
         if not shown:
@@ -439,16 +403,13 @@ def plot_learning_curves(
             raise ValueError("metrics is empty; name at least one history key.")
         for metric in shown:
             if not has_values(metric):
-                keys = sorted({k for h in named.values() for e in h for k in e})
-                raise ValueError(f"no history has a value for {metric!r}; keys present: {keys}.")
+                raise ValueError(
+                    f"no history has a value for {metric!r}; keys present: {sorted(found)}."
+                )
 
     plt = _pyplot()
     fig, grid = plt.subplots(
-        1,
-        len(shown),
-        figsize=(4.2 * len(shown), 3.2),
-        squeeze=False,
-        layout="constrained",
+        1, len(shown), figsize=(4.2 * len(shown), 3.2), squeeze=False, layout="constrained"
     )
     colours = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
     for ax, metric in zip(grid[0], shown, strict=True):
@@ -476,6 +437,7 @@ def plot_learning_curves(
     return fig
 
 
+@validate_params({"method": [StrOptions({"tsne", "pca"})]}, prefer_skip_nested_validation=True)
 def plot_embedding(
     features: np.ndarray,
     labels: Sequence[Any] | np.ndarray,
@@ -511,12 +473,6 @@ def plot_embedding(
     -------
     matplotlib.figure.Figure
         One axes with one scatter collection per distinct label.
-
-    Raises
-    ------
-    ValueError
-        If lengths disagree, there are fewer than 3 samples, features are not finite,
-        ``method`` is unknown, or ``perplexity`` is not below ``n_samples``.
 
     Examples
     --------
@@ -556,13 +512,11 @@ def plot_embedding(
             n_components=2, perplexity=perplexity, init="pca", random_state=random_state
         ).fit_transform(X)
         name = "t-SNE"
-    elif method == "pca":
+    else:
         from sklearn.decomposition import PCA
 
         embedded = PCA(n_components=2).fit_transform(X)
         name = "PCA"
-    else:
-        raise ValueError(f"method must be 'tsne' or 'pca', got {method!r}.")
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 4.4), layout="constrained")
@@ -600,11 +554,6 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 150) ->
     pathlib.Path
         ``path``.
 
-    Raises
-    ------
-    ValueError
-        If the suffix is not ``.png``, ``.pdf`` or ``.svg``.
-
     Examples
     --------
     >>> import matplotlib
@@ -622,16 +571,9 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 150) ->
             f"cannot tell the image format from {path.name!r}; end the name in .png, .pdf or .svg."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=f".{fmt}", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format=fmt, dpi=dpi)
-        # mkstemp makes the file private (0600); an image is as readable as any other file.
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi)
     finally:
         # Figures from pyplot stay alive in its registry until closed; others have no
         # manager and nothing to release.

@@ -28,7 +28,9 @@ __all__ = ["ENTRY_POINT_GROUP", "TASKS", "DuplicateModelError", "ModelInfo", "Pl
 __all__ += ["find_class", "format_models", "get_model", "list_models", "make_model"]
 __all__ += ["register", "reload_plugins"]
 
+#: The tasks a model is registered for.
 TASKS = ("super_resolution", "imputation", "classification")
+#: The entry-point group through which plugins register models.
 ENTRY_POINT_GROUP = "tsfilm.models"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 T = TypeVar("T", bound=type)

@@ -1,46 +1,85 @@
 """Conformance checks for tsfilm estimators and third-party plugins.
 
-Two ways to run them:
+:func:`check_plugin` checks a class in one call and raises one ``AssertionError`` naming
+every check that failed; :func:`parametrize_with_tsfilm_checks` makes one pytest test per
+estimator and check, as scikit-learn's ``parametrize_with_checks`` does::
 
-* :func:`check_plugin` checks a class in one call and raises one ``AssertionError`` naming
-  every check that failed.
-* :func:`parametrize_with_tsfilm_checks` makes one pytest test per estimator and check,
-  as scikit-learn's ``parametrize_with_checks`` does::
+    @parametrize_with_tsfilm_checks([MySuperResolver])   # a class: every test parameter set
+    def test_tsfilm_conformance(estimator, check):
+        check(estimator)
 
-      from tsfilm.testing import parametrize_with_tsfilm_checks
+:func:`tsfilm_checks` yields the same ``(estimator, check)`` pairs for other runners. Each
+check is a function ``check(name, estimator)`` (the contract checks also take ``task=``)
+raising ``AssertionError`` naming the estimator and the property; it fits clones of the
+estimator, with ``random_state=0`` when it has that parameter. A class's
+``get_test_params(parameter_set="default")`` may return a list of small parameter dicts
+(or one dict): :func:`create_test_instances` builds one estimator per dict.
 
-      @parametrize_with_tsfilm_checks([MySuperResolver])   # a class: every test parameter set
-      def test_tsfilm_conformance(estimator, check):
-          check(estimator)
+What runs, for each estimator:
 
-  :func:`tsfilm_checks` yields the same ``(estimator, check)`` pairs for other runners.
+1. scikit-learn's checks (``check_estimator``'s, legacy ones included), except for an
+   estimator whose input is text (``__sklearn_tags__().input_tags.string``). Those its task
+   cannot pass are listed in :data:`EXPECTED_FAILED_CHECKS` with the reason, and must fail
+   for that reason.
+2. tsfilm's contract, one check per property, on the task's data (signal pairs, series
+   with gaps, labelled series or texts): ``fit`` returns self and leaves its input and
+   parameters unchanged, ``predict`` leaves the fitted state unchanged, fitting twice, on
+   a fresh clone with the same ``random_state`` or pickling gives the same results, results
+   do not depend on the order or grouping of the series, and the output has the task's form.
+3. For super-resolvers, the properties of the scikit-learn checks they cannot pass (those
+   give ``y`` of shape (n,), where a super-resolver's ``y`` is the high-rate signal),
+   checked on pairs ``X_low`` of shape (n_series, [n_channels,] n_low) and ``y`` of shape
+   (n_series, [n_channels,] ratio * n_low). :data:`SIGNAL_EQUIVALENTS` says which covers
+   which:
 
-Each check is a plain function ``check(name, estimator)`` (the contract checks also take
-``task=``) that raises ``AssertionError`` with a message naming the estimator and the
-property. They never modify the estimator they are given: each fits clones of it, with
-``random_state=0`` when the estimator has that parameter.
+{table}
 
-What runs
----------
-1. scikit-learn's checks (``check_estimator``'s, legacy ones included). The checks a task
-   cannot pass are listed in :data:`EXPECTED_FAILED_CHECKS` with the reason; such a check
-   must fail, and for that reason: one that passes, or fails with another message, is an
-   error. Estimators whose input is text (``__sklearn_tags__().input_tags.string``) skip
-   this part, since scikit-learn's checks feed numeric arrays.
-2. tsfilm's contract for every task, one check per property, on the task's own data
-   (signal pairs for super-resolution, series with gaps for imputation, labelled series or
-   texts for classification): ``fit`` returns self and leaves its input and parameters
-   unchanged, ``predict`` leaves the fitted state unchanged, fitting twice or on a fresh
-   clone with the same ``random_state`` gives the same result, a pickled copy predicts the
-   same, results do not depend on the order or grouping of the series, and the output has
-   the task's form.
-3. For super-resolvers, signal-shaped equivalents of the scikit-learn checks they cannot
-   pass: those checks give ``y`` of shape (n,) where a super-resolver's ``y`` is the
-   high-rate signal, so here the same properties are checked with real pairs ``X_low`` of
-   shape (n_series, n_low) or (n_series, n_channels, n_low) and ``y`` of shape
-   (n_series, ratio * n_low) or (n_series, n_channels, ratio * n_low). Which check
-   covers which is :data:`SIGNAL_EQUIVALENTS`:
+Examples
+--------
+>>> from tsfilm.registry import get_model
+>>> from tsfilm.testing import check_plugin
+>>> check_plugin(get_model("spline", task="super_resolution"))
+"""
 
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import os
+import pickle
+import re
+import tempfile
+from collections import Counter, namedtuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+from unittest import SkipTest
+
+import joblib
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import get_tags
+from sklearn.utils.estimator_checks import estimator_checks_generator
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = """
+EXPECTED_FAILED_CHECKS SIGNAL_EQUIVALENTS check_classifier_labels check_classifier_proba
+check_clone_keeps_params check_fit_leaves_input_unchanged check_fit_leaves_params_unchanged
+check_fit_returns_self check_fit_twice_same_result check_imputer_fills_missing
+check_imputer_keeps_observed check_is_fitted_after_fit check_pickle_round_trip check_plugin
+check_predict_leaves_state_unchanged check_predict_sample_order_invariant
+check_predict_subset_invariant check_same_seed_same_result check_signal_data_not_an_array
+check_signal_dtype_object check_signal_dtypes check_signal_f_contiguous_input
+check_signal_fit_one_series check_signal_fit_one_timestep check_signal_n_features_in
+check_signal_nan_inf check_signal_negative_values check_signal_no_decision_function
+check_signal_output_shape check_signal_pipeline_consistency check_signal_predict_1d
+check_signal_predict_input_consistency check_signal_readonly_memmap_input
+check_signal_regressor_train check_signal_score_takes_y create_test_instances
+expected_failed_checks parametrize_with_tsfilm_checks tsfilm_checks
+""".split()
+
+_TABLE = """\
 ================================================  =======================================
 scikit-learn check (expected to fail)             tsfilm check(s) on signal pairs
 ================================================  =======================================
@@ -75,165 +114,33 @@ check_regressors_train                            check_signal_regressor_train,
                                                   check_signal_readonly_memmap_input,
                                                   check_signal_dtypes,
                                                   check_signal_data_not_an_array
-================================================  =======================================
+================================================  ======================================="""
+if __doc__:  # the module docstring shows the table that SIGNAL_EQUIVALENTS is read from
+    __doc__ = __doc__.replace("{table}", _TABLE)
 
-Test parameters
----------------
-An estimator class may define ``get_test_params(parameter_set="default")`` returning a
-list of small parameter dicts (or a single dict); :func:`create_test_instances` builds one
-estimator per dict and the checks run on each.
 
-Examples
---------
->>> from tsfilm.registry import get_model
->>> from tsfilm.testing import check_plugin
->>> check_plugin(get_model("spline", task="super_resolution"))
-"""
+def _read_table(table: str) -> dict[str, tuple[str, ...]]:
+    rows: dict[str, tuple[str, ...]] = {}
+    key = ""
+    for line in table.splitlines()[3:-1]:
+        key = line[:50].strip() or key  # a continuation line has no key
+        rows[key] = (*rows.get(key, ()), line[50:].strip(" ,"))
+    return rows
 
-from __future__ import annotations
 
-import contextlib
-import copy
-import inspect
-import os
-import pickle
-import re
-import tempfile
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from functools import partial
-from typing import Any
-
-import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin, clone
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import estimator_checks_generator
-from sklearn.utils.validation import check_is_fitted
-
-__all__ = [
-    "EXPECTED_FAILED_CHECKS",
-    "SIGNAL_EQUIVALENTS",
-    "check_classifier_labels",
-    "check_classifier_proba",
-    "check_clone_keeps_params",
-    "check_fit_leaves_input_unchanged",
-    "check_fit_leaves_params_unchanged",
-    "check_fit_returns_self",
-    "check_fit_twice_same_result",
-    "check_imputer_fills_missing",
-    "check_imputer_keeps_observed",
-    "check_is_fitted_after_fit",
-    "check_pickle_round_trip",
-    "check_plugin",
-    "check_predict_leaves_state_unchanged",
-    "check_predict_sample_order_invariant",
-    "check_predict_subset_invariant",
-    "check_same_seed_same_result",
-    "check_signal_data_not_an_array",
-    "check_signal_dtype_object",
-    "check_signal_dtypes",
-    "check_signal_f_contiguous_input",
-    "check_signal_fit_one_series",
-    "check_signal_fit_one_timestep",
-    "check_signal_n_features_in",
-    "check_signal_nan_inf",
-    "check_signal_negative_values",
-    "check_signal_no_decision_function",
-    "check_signal_output_shape",
-    "check_signal_pipeline_consistency",
-    "check_signal_predict_1d",
-    "check_signal_predict_input_consistency",
-    "check_signal_readonly_memmap_input",
-    "check_signal_regressor_train",
-    "check_signal_score_takes_y",
-    "create_test_instances",
-    "expected_failed_checks",
-    "parametrize_with_tsfilm_checks",
-    "tsfilm_checks",
-]
+#: tsfilm checks on signal pairs covering each scikit-learn check a super-resolver cannot
+#: pass: the same property, with a high-rate ``y``.
+SIGNAL_EQUIVALENTS: dict[str, tuple[str, ...]] = _read_table(_TABLE)
 
 _NOT_A_SIGNAL = (
     "y is a high-rate signal (n_series, ratio * n_low), not (n,); checked on signal pairs "
     "instead (SIGNAL_EQUIVALENTS)"
 )
 
-#: tsfilm checks on signal pairs covering each scikit-learn check a super-resolver cannot
-#: pass: the same property, with a high-rate ``y``.
-SIGNAL_EQUIVALENTS: dict[str, tuple[str, ...]] = {
-    "check_dict_unchanged": ("check_predict_leaves_state_unchanged",),
-    "check_dont_overwrite_parameters": ("check_fit_leaves_params_unchanged",),
-    "check_dtype_object": ("check_signal_dtype_object",),
-    "check_estimators_dtypes": ("check_signal_dtypes",),
-    "check_estimators_fit_returns_self": ("check_fit_returns_self",),
-    "check_estimators_nan_inf": ("check_signal_nan_inf",),
-    "check_estimators_overwrite_params": ("check_fit_leaves_params_unchanged",),
-    "check_estimators_pickle": ("check_pickle_round_trip",),
-    "check_f_contiguous_array_estimator": ("check_signal_f_contiguous_input",),
-    "check_fit2d_1feature": ("check_signal_fit_one_timestep",),
-    "check_fit2d_1sample": ("check_signal_fit_one_series",),
-    "check_fit2d_predict1d": ("check_signal_predict_1d",),
-    "check_fit_check_is_fitted": ("check_is_fitted_after_fit",),
-    "check_fit_idempotent": ("check_fit_twice_same_result",),
-    "check_fit_score_takes_y": ("check_signal_score_takes_y",),
-    "check_methods_sample_order_invariance": ("check_predict_sample_order_invariant",),
-    "check_methods_subset_invariance": ("check_predict_subset_invariant",),
-    "check_n_features_in": ("check_signal_n_features_in",),
-    "check_n_features_in_after_fitting": (
-        "check_signal_n_features_in",
-        "check_signal_predict_input_consistency",
-    ),
-    "check_pipeline_consistency": ("check_signal_pipeline_consistency",),
-    "check_positive_only_tag_during_fit": ("check_signal_negative_values",),
-    "check_readonly_memmap_input": ("check_signal_readonly_memmap_input",),
-    "check_regressor_data_not_an_array": ("check_signal_data_not_an_array",),
-    "check_regressor_multioutput": ("check_signal_output_shape",),
-    "check_regressors_int": ("check_signal_dtypes",),
-    "check_regressors_no_decision_function": ("check_signal_no_decision_function",),
-    "check_regressors_train": (
-        "check_signal_regressor_train",
-        "check_signal_readonly_memmap_input",
-        "check_signal_dtypes",
-        "check_signal_data_not_an_array",
-    ),
-}
-
-#: scikit-learn checks each task cannot pass, with the reason, by task. Every one must have
-#: an equivalent in :data:`SIGNAL_EQUIVALENTS` (or its task's own), so no property goes
-#: unchecked.
+#: scikit-learn checks each task cannot pass, with the reason, by task. Each one has an
+#: equivalent in :data:`SIGNAL_EQUIVALENTS`, so no property goes unchecked.
 EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
-    "super_resolution": {
-        name: _NOT_A_SIGNAL
-        for name in (
-            "check_dict_unchanged",
-            "check_dont_overwrite_parameters",
-            "check_dtype_object",
-            "check_estimators_dtypes",
-            "check_estimators_fit_returns_self",
-            "check_estimators_nan_inf",
-            "check_estimators_overwrite_params",
-            "check_estimators_pickle",
-            "check_f_contiguous_array_estimator",
-            "check_fit2d_1feature",
-            "check_fit2d_1sample",
-            "check_fit2d_predict1d",
-            "check_fit_check_is_fitted",
-            "check_fit_idempotent",
-            "check_fit_score_takes_y",
-            "check_methods_sample_order_invariance",
-            "check_methods_subset_invariance",
-            "check_n_features_in",
-            "check_n_features_in_after_fitting",
-            "check_pipeline_consistency",
-            "check_positive_only_tag_during_fit",
-            "check_readonly_memmap_input",
-            "check_regressor_data_not_an_array",
-            "check_regressor_multioutput",
-            "check_regressors_int",
-            "check_regressors_no_decision_function",
-            "check_regressors_train",
-        )
-    },
+    "super_resolution": dict.fromkeys(SIGNAL_EQUIVALENTS, _NOT_A_SIGNAL),
     "imputation": {},
     "classification": {},
 }
@@ -270,8 +177,7 @@ def expected_failed_checks(estimator: Any, task: str | None = None) -> dict[str,
     >>> "check_fit_idempotent" in expected_failed_checks(make_model("tfilm", "super_resolution"))
     True
     """
-    task = task or _task_of(type(estimator))
-    return dict(EXPECTED_FAILED_CHECKS.get(task, {}))
+    return dict(EXPECTED_FAILED_CHECKS.get(task or _task_of(type(estimator)), {}))
 
 
 def _task_of(cls: type) -> str:
@@ -279,40 +185,23 @@ def _task_of(cls: type) -> str:
     from tsfilm import registry
 
     tasks = {info.task for info in registry.list_models() if info.cls is cls}
-    if len(tasks) == 1:
-        return tasks.pop()
-    if not tasks:
-        guess = _task_from_kind(cls)
-        if guess is not None:
-            return guess
-    raise ValueError(
-        f"{cls.__name__} is registered for {sorted(tasks) or 'no'} task(s); pass task=."
-    )
-
-
-def _task_from_kind(cls: type) -> str | None:
-    """The task an unregistered class's scikit-learn kind implies, if any."""
-    if issubclass(cls, ClassifierMixin):
-        return "classification"
-    if issubclass(cls, RegressorMixin):
-        return "super_resolution"
-    if hasattr(cls, "transform"):
+    if not tasks and issubclass(cls, (ClassifierMixin, RegressorMixin)):
+        return "classification" if issubclass(cls, ClassifierMixin) else "super_resolution"
+    if not tasks and hasattr(cls, "transform"):
         return "imputation"
-    return None
+    if len(tasks) != 1:
+        names = sorted(tasks) or "no"
+        raise ValueError(f"{cls.__name__} is registered for {names} task(s); pass task=.")
+    return tasks.pop()
 
 
 def _test_params(cls: type, parameter_set: str = "default") -> list[dict[str, Any]]:
     getter = getattr(cls, "get_test_params", None)
     if not callable(getter):
         return [{}]
-    try:
-        takes_set = "parameter_set" in inspect.signature(getter).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        takes_set = False
+    takes_set = "parameter_set" in inspect.signature(getter).parameters
     params = getter(parameter_set=parameter_set) if takes_set else getter()
-    if isinstance(params, dict):
-        return [dict(params)]
-    params = [dict(p) for p in params]
+    params = [dict(params)] if isinstance(params, dict) else [dict(p) for p in params]
     if not params:
         raise ValueError(f"{cls.__name__}.get_test_params() returned no parameter set.")
     return params
@@ -345,108 +234,71 @@ def create_test_instances(cls: type, parameter_set: str = "default") -> list[Any
     return [cls(**params) for params in _test_params(cls, parameter_set)]
 
 
+def _instances(item: Any) -> list[Any]:
+    return create_test_instances(item) if isinstance(item, type) else [item]
+
+
 def _takes_text(estimator: Any) -> bool:
-    """Whether the estimator's input is text (``__sklearn_tags__().input_tags.string``).
-
-    scikit-learn's generic checks feed numeric arrays, which a text estimator rightly
-    refuses, so it gets only tsfilm's contract checks, run on a list of short texts.
-    """
-    tags = getattr(estimator, "__sklearn_tags__", None)
-    return bool(callable(tags) and tags().input_tags.string)
+    return bool(get_tags(estimator).input_tags.string)
 
 
-def _tags(estimator: Any):
-    from sklearn.utils import get_tags
+# ---------------------------------------------------------------- data and helpers
+_TEXTS = ["a fine film, warm and funny", "dull plot and wooden acting", "the best score ever"]
+_TEXTS += ["too long, too loud, too late", "a quiet gem, a great cast", "I want my time back"]
 
-    return get_tags(estimator)
-
-
-# ---------------------------------------------------------------- data
-_TEXTS = (
-    "a fine film, warm and funny",
-    "dull plot and wooden acting",
-    "the best score I have heard in years",
-    "too long, too loud, too late",
-    "a quiet gem with a great cast",
-    "I want those two hours back",
-)
-
-
-def _series(n: int = 6, length: int = 96, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(length) / length
-    return (
-        np.sin(2 * np.pi * rng.uniform(1, 6, (n, 1)) * t) + 0.1 * rng.normal(size=(n, length))
-    ).astype(np.float32)
-
-
-def _ratio(estimator: Any) -> int:
-    ratio = estimator.get_params(deep=False).get("ratio")
-    return int(ratio) if ratio is not None else 2
+#: Data of a contract check: ``fit(*fit_args)``, then ``method(X)``.
+_Case = namedtuple("_Case", "label fit_args X method")
 
 
 def _signal_pair(
-    estimator: Any,
-    n_series: int = 6,
-    n_channels: int | None = None,
-    n_low: int | None = None,
-    seed: int = 0,
+    estimator: Any, n_series: int = 6, n_channels: int | None = None, n_low: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Low- and high-rate float64 signals at the estimator's ratio (2 when it has none).
-
-    Sums of two sines with a little noise; ``n_channels=None`` gives the 2-D layout.
-    """
-    ratio = _ratio(estimator)
-    n_low = n_low if n_low is not None else max(8, 96 // ratio)
-    n_high = ratio * n_low
-    rng = np.random.default_rng(seed)
-    shape = (n_series, n_channels or 1, 1)
-    t = np.arange(n_high) / n_high
+    """Low- and high-rate float64 signals (two sines and noise) at the estimator's ratio
+    (2 when it has none); ``n_channels=None`` gives the 2-D layout."""
+    ratio = int(estimator.get_params(deep=False).get("ratio") or 2)
+    n_high = ratio * (n_low if n_low is not None else max(8, 96 // ratio))
+    rng, shape, t = np.random.default_rng(0), (n_series, n_channels or 1, 1), np.arange(n_high)
     high = (
-        np.sin(2 * np.pi * rng.uniform(1, 4, shape) * t + rng.uniform(0, 2 * np.pi, shape))
-        + 0.5 * np.sin(2 * np.pi * rng.uniform(4, 8, shape) * t)
+        np.sin(2 * np.pi * rng.uniform(1, 4, shape) * t / n_high + rng.uniform(0, 7, shape))
+        + 0.5 * np.sin(2 * np.pi * rng.uniform(4, 8, shape) * t / n_high)
         + 0.05 * rng.normal(size=(n_series, n_channels or 1, n_high))
     )
-    if n_channels is None:
-        high = high[:, 0]
+    high = high[:, 0] if n_channels is None else high
     return np.ascontiguousarray(high[..., ::ratio]), high
 
 
-def _layouts(estimator: Any, **kwargs: Any) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+def _layouts(estimator: Any) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """``(label, X_low, y_high)`` in the 2-D layout and in the 3-D layout with 2 channels."""
-    yield ("2-D signals", *_signal_pair(estimator, **kwargs))
-    yield ("3-D signals", *_signal_pair(estimator, n_channels=2, **kwargs))
+    pairs = (_signal_pair(estimator), _signal_pair(estimator, n_channels=2))
+    return [(f"{X.ndim}-D signals", X, y) for X, y in pairs]
 
 
-@dataclass
-class _Case:
-    """Data for a contract check: ``fit(*fit_args)``, then ``method(X)``."""
-
-    label: str
-    fit_args: tuple
-    X: Any
-    method: str
-
-
-def _cases(estimator: Any, task: str) -> list[_Case]:
+def _cases(estimator: Any, task: str | None) -> list[_Case]:
+    """The task's data: signal pairs in both layouts, series with gaps, labelled series or
+    texts."""
+    task = task or _task_of(type(estimator))
+    labels = np.array(["a", "b"] * 3, dtype=object)
     if _takes_text(estimator):
-        labels = np.array(["a", "b"] * (len(_TEXTS) // 2), dtype=object)
         return [_Case("texts", (list(_TEXTS), labels), list(_TEXTS), "predict")]
     if task == "super_resolution":
-        cases = []
-        for label, X, y in _layouts(estimator):
-            channels = X.shape[1] if X.ndim == 3 else None
-            X_new = _signal_pair(estimator, n_series=10, n_channels=channels)[0]
-            cases.append(_Case(label, (X, y), X_new, "predict"))
-        return cases
-    X = _series()
+        return [
+            _Case(
+                label,
+                (X, y),
+                _signal_pair(estimator, 10, X.shape[1] if X.ndim == 3 else None)[0],
+                "predict",
+            )
+            for label, X, y in _layouts(estimator)
+        ]
+    rng = np.random.default_rng(0)
+    X = np.sin(2 * np.pi * rng.uniform(1, 6, (6, 1)) * np.arange(96) / 96)
+    X = (X + 0.1 * rng.normal(size=X.shape)).astype(np.float32)
     if task == "imputation":
-        missing = X.copy()
-        missing[np.random.default_rng(1).random(X.shape) < 0.2] = _missing_marker(estimator)
-        missing[:, 0] = X[:, 0]  # every series keeps an observed value
-        return [_Case("series with gaps", (missing,), missing, "transform")]
-    y = np.array(["a", "b"] * (X.shape[0] // 2), dtype=object)
-    return [_Case("labelled series", (X, y), X, "predict")]
+        gaps = np.random.default_rng(1).random(X.shape) < 0.2
+        gaps[:, 0] = False  # every series keeps an observed value
+        X[gaps] = _missing_marker(estimator)
+        return [_Case("series with gaps", (X,), X, "transform")]
+    return [_Case("labelled series", (X, labels), X, "predict")]
 
 
 def _missing_marker(estimator: Any) -> float:
@@ -455,28 +307,16 @@ def _missing_marker(estimator: Any) -> float:
     return float(marker) if marker is not None else np.nan
 
 
-def _observed(X: np.ndarray, marker: float) -> np.ndarray:
-    return ~np.isnan(X) if np.isnan(marker) else X != marker
-
-
-def _copy_args(args: Iterable[Any]) -> list[Any]:
-    return [copy.deepcopy(a) for a in args]
-
-
 def _take(X: Any, idx: Sequence[int]) -> Any:
-    if isinstance(X, list):
-        return [X[i] for i in idx]
-    return np.asarray(X)[np.asarray(idx)]
+    return [X[i] for i in idx] if isinstance(X, list) else np.asarray(X)[np.asarray(idx)]
 
 
 def _fresh(estimator: Any, **params: Any) -> Any:
     """An unfitted clone with ``random_state=0`` when it has that parameter."""
     est = clone(estimator)
     names = est.get_params(deep=False)
-    if "random_state" in names:
-        est.set_params(random_state=0)
-    est.set_params(**{k: v for k, v in params.items() if k in names})
-    return est
+    params = {"random_state": 0, **params} if "random_state" in names else params
+    return est.set_params(**{k: v for k, v in params.items() if k in names})
 
 
 def _outputs(est: Any, case: _Case, X: Any = None) -> dict[str, Any]:
@@ -487,109 +327,52 @@ def _outputs(est: Any, case: _Case, X: Any = None) -> dict[str, Any]:
     return out
 
 
-def _as_comparable(a: Any) -> np.ndarray:
-    if isinstance(a, list):
-        return np.concatenate([np.ravel(np.asarray(x)) for x in a])
-    return np.asarray(a)
-
-
 def _assert_same(actual: Any, expected: Any, message: str) -> None:
-    """Equal labels, or numbers equal to :data:`_RTOL`."""
-    actual, expected = _as_comparable(actual), _as_comparable(expected)
+    """Equal labels, or numbers equal to :data:`_RTOL`; dicts of outputs key by key."""
+    if isinstance(expected, dict):
+        for key, value in expected.items():
+            _assert_same(actual[key], value, f"{message} [{key}]")
+        return
+    actual, expected = (
+        np.concatenate([np.ravel(x) for x in a]) if isinstance(a, list) else np.asarray(a)
+        for a in (actual, expected)
+    )
     if actual.shape != expected.shape:
         raise AssertionError(f"{message} (shapes {actual.shape} and {expected.shape})")
     if expected.dtype.kind in "biufc" and actual.dtype.kind in "biufc":
-        scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-        np.testing.assert_allclose(
-            actual, expected, rtol=_RTOL, atol=_RTOL * max(scale, 1e-12), err_msg=message
-        )
+        atol = _RTOL * max(float(np.max(np.abs(expected), initial=0.0)), 1e-12)
+        np.testing.assert_allclose(actual, expected, rtol=_RTOL, atol=atol, err_msg=message)
     else:
         np.testing.assert_array_equal(actual, expected, err_msg=message)
 
 
-def _assert_same_outputs(actual: dict, expected: dict, message: str) -> None:
-    for method, value in expected.items():
-        _assert_same(actual[method], value, f"{message} [{method}]")
-
-
-def _unchanged(before: Any, after: Any) -> bool:
-    if isinstance(before, list):
-        return (
-            isinstance(after, list)
-            and len(before) == len(after)
-            and all(_unchanged(b, a) for b, a in zip(before, after, strict=True))
-        )
-    before, after = np.asarray(before), np.asarray(after)
-    numeric = before.dtype.kind in "fc"
-    return before.shape == after.shape and np.array_equal(before, after, equal_nan=numeric)
-
-
 @contextlib.contextmanager
-def _raises(
-    expected: type[BaseException] | tuple[type[BaseException], ...],
-    pattern: str | None,
-    what: str,
+def _expect(
+    what: str, raises: type | None = None, pattern: str | None = None, optional: bool = False
 ) -> Iterator[None]:
-    """Assert that the block raises ``expected`` with a message matching ``pattern``."""
-    names = (
-        " or ".join(e.__name__ for e in expected)
-        if isinstance(expected, tuple)
-        else expected.__name__
-    )
-    try:
-        yield
-    except expected as exc:
-        if pattern is not None and not re.search(pattern, str(exc)):
-            raise AssertionError(
-                f"{what} raised {type(exc).__name__} as expected, but its message does not "
-                f"match {pattern!r}: {exc}"
-            ) from exc
-        return
-    except Exception as exc:
-        raise AssertionError(
-            f"{what} should raise {names}, but raised {type(exc).__name__}: {exc}"
-        ) from exc
-    raise AssertionError(f"{what} should raise {names}, but did not raise.")
-
-
-@contextlib.contextmanager
-def _works_or_raises(pattern: str, what: str) -> Iterator[None]:
-    """Assert that the block works, or raises ValueError with a message matching ``pattern``."""
-    try:
-        yield
-    except ValueError as exc:
-        if not re.search(pattern, str(exc)):
-            raise AssertionError(
-                f"{what} should work or raise ValueError saying why (matching {pattern!r}); "
-                f"the message was: {exc}"
-            ) from exc
-    except Exception as exc:
-        raise AssertionError(
-            f"{what} should work or raise an informative ValueError, but raised "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-
-
-@contextlib.contextmanager
-def _accepted(what: str) -> Iterator[None]:
-    """Turn an exception of the block into AssertionError: ``what`` must work."""
+    """The block must work (``raises=None``) or raise ``raises`` with a message matching
+    ``pattern`` (``optional=True``: or work); anything else becomes an AssertionError."""
     try:
         yield
     except AssertionError:
         raise
     except Exception as exc:
-        raise AssertionError(f"{what} fails: {type(exc).__name__}: {exc}") from exc
+        if raises is None or not isinstance(exc, raises):
+            should = "work" if raises is None else f"raise {raises.__name__}"
+            should += " or work" if raises and optional else ""
+            raise AssertionError(f"{what} should {should}, but raised {exc!r}") from exc
+        if pattern is not None and not re.search(pattern, str(exc)):
+            raise AssertionError(f"{what} raised {exc!r}, not matching {pattern!r}") from exc
+    else:
+        if raises is not None and not optional:
+            raise AssertionError(f"{what} should raise {raises.__name__}, but did not raise.")
 
 
-@contextlib.contextmanager
-def _memmapped(obj: Any) -> Iterator[Any]:
+def _memmap(obj: Any) -> Any:
     """``obj`` dumped with joblib and loaded back with its arrays as read-only memmaps."""
-    import joblib
-
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
-        path = os.path.join(folder, "data.joblib")
-        joblib.dump(obj, path)
-        yield joblib.load(path, mmap_mode="r")
+        joblib.dump(obj, os.path.join(folder, "data.joblib"))
+        return joblib.load(os.path.join(folder, "data.joblib"), mmap_mode="r")
 
 
 class _NotAnArray:
@@ -607,40 +390,64 @@ class _NotAnArray:
         raise TypeError(f"NumPy's {func.__name__} was called on an array-like, not an array.")
 
 
-def _check_output(name: str, out: Any, y: np.ndarray, what: str) -> None:
+def _check_output(name: str, out: Any, shape: tuple[int, ...], what: str) -> None:
     arr = np.asarray(out)
-    assert arr.shape == y.shape, (
-        f"{name}.predict({what}) returned shape {arr.shape}, expected {y.shape}"
-    )
+    assert arr.shape == shape, f"{name}.predict({what}) returned shape {arr.shape}, not {shape}"
     assert arr.dtype.kind == "f", f"{name}.predict({what}) returned dtype {arr.dtype}, not floats"
     assert np.isfinite(arr).all(), f"{name}.predict({what}) returned NaN or infinity"
 
 
+def _fit_predict(
+    name: str, estimator: Any, what: str, X: Any, y: Any, shape: tuple, refusal: tuple = ()
+) -> tuple[Any, Any]:
+    """Fit a clone on ``(X, y)`` and predict ``X``: both work (or raise ``refusal``, an
+    ``(exception, pattern)``), ``fit`` returns self and leaves its input unchanged, and the
+    predictions are finite float signals of ``shape``. Returns the estimator and them."""
+    before, est, pred, done = joblib.hash((X, y)), _fresh(estimator), None, False
+    with _expect(f"{name} on {what}", *refusal, optional=True):
+        fitted = est.fit(X, y)
+        pred, done = est.predict(X), True
+    if done:
+        assert fitted is est, f"{name}.fit({what}) returned {type(fitted).__name__}, not self"
+        assert joblib.hash((X, y)) == before, f"{name}.fit modified its input ({what})"
+        _check_output(name, pred, shape, what)
+    return est, pred
+
+
+def _predict_alike(name: str, estimator: Any, variants: list, both_layouts: bool = False) -> None:
+    """Signal pairs passed through each ``(what, convert)`` of ``variants`` fit and predict
+    (:func:`_fit_predict`) as the first variant does."""
+    for label, X, y in _layouts(estimator)[: 2 if both_layouts else 1]:
+        preds = [
+            (what, _fit_predict(name, estimator, f"{what} ({label})", f(X), f(y), y.shape)[1])
+            for what, f in variants
+        ]
+        for what, pred in preds[1:]:
+            msg = f"{name}: {what} give other predictions than {preds[0][0]} ({label})"
+            _assert_same(pred, preds[0][1], msg)
+
+
+def _refused(name: str, estimator: Any, what: str, spoil: Callable, error: type, pattern=None):
+    """``spoil(a)``, a spoilt copy of a signal array, is refused with ``error`` (saying
+    ``pattern``) by ``fit`` as ``X`` or as ``y``, and by ``predict`` as ``X``."""
+    X, y = _signal_pair(estimator)
+    for arg, args in (("X", (spoil(X), y)), ("y", (X, spoil(y)))):
+        with _expect(f"{name}.fit with {what} in {arg}", error, pattern):
+            _fresh(estimator).fit(*args)
+    est = _fresh(estimator).fit(X, y)
+    with _expect(f"{name}.predict with {what} in X", error, pattern):
+        est.predict(spoil(X))
+
+
+def _spoilt(a: np.ndarray, value: Any, dtype: Any = None) -> np.ndarray:
+    a = a.astype(dtype or a.dtype)
+    a[0, 3] = value
+    return a
+
+
 # ---------------------------------------------------------------- contract, every task
 def check_fit_returns_self(name: str, estimator: Any, task: str | None = None) -> None:
-    """``fit`` returns the estimator itself, on every layout of the task's data.
-
-    Parameters
-    ----------
-    name : str
-        The estimator's name, used in messages.
-    estimator : estimator instance
-        Not modified: the check fits clones.
-    task : str, optional
-        The estimator's task; looked up in the registry when omitted.
-
-    Raises
-    ------
-    AssertionError
-        If the property does not hold.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_fit_returns_self
-    >>> check_fit_returns_self("spline", make_model("spline", task="super_resolution"))
-    """
-    task = task or _task_of(type(estimator))
+    """``fit`` returns the estimator itself, on every layout of the task's data."""
     for case in _cases(estimator, task):
         est = _fresh(estimator)
         out = est.fit(*case.fit_args)
@@ -648,397 +455,160 @@ def check_fit_returns_self(name: str, estimator: Any, task: str | None = None) -
 
 
 def check_is_fitted_after_fit(name: str, estimator: Any, task: str | None = None) -> None:
-    """Before ``fit`` the estimator is not fitted (and predicting raises NotFittedError);
-    after ``fit`` ``check_is_fitted`` passes.
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_is_fitted_after_fit
-    >>> check_is_fitted_after_fit("spline", make_model("spline", task="super_resolution"))
-    """
-    task = task or _task_of(type(estimator))
-    case = _cases(estimator, task)[0]
-    est = _fresh(estimator)
-    if _tags(est).requires_fit:
-        try:
+    """Before ``fit`` the estimator is not fitted and predicting raises NotFittedError;
+    after ``fit`` ``check_is_fitted`` passes."""
+    case, est = _cases(estimator, task)[0], _fresh(estimator)
+    if get_tags(est).requires_fit:
+        with _expect(f"check_is_fitted({name}) before fit", NotFittedError):
             check_is_fitted(est)
-        except NotFittedError:
-            pass
-        else:
-            raise AssertionError(f"{name} passes check_is_fitted before being fitted")
-        with _raises(NotFittedError, None, f"{name}.{case.method} before fit"):
+        with _expect(f"{name}.{case.method} before fit", NotFittedError):
             getattr(est, case.method)(case.X)
-    est.fit(*case.fit_args)
-    try:
-        check_is_fitted(est)
-    except NotFittedError as exc:
-        raise AssertionError(f"{name} fails check_is_fitted after fit: {exc}") from exc
+    with _expect(f"check_is_fitted({name}) after fit"):
+        check_is_fitted(est.fit(*case.fit_args))
 
 
 def check_fit_leaves_input_unchanged(name: str, estimator: Any, task: str | None = None) -> None:
-    """``fit`` and ``predict`` (``transform``) leave the arrays they are given unchanged.
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_fit_leaves_input_unchanged
-    >>> check_fit_leaves_input_unchanged("spline", make_model("spline", task="imputation"))
-    """
-    task = task or _task_of(type(estimator))
+    """``fit`` and ``predict`` (``transform``) leave the data they are given unchanged."""
     for case in _cases(estimator, task):
-        before = _copy_args(case.fit_args)
+        before = joblib.hash(case)
         est = _fresh(estimator).fit(*case.fit_args)
-        for i, (b, a) in enumerate(zip(before, case.fit_args, strict=True)):
-            assert _unchanged(b, a), f"{name}.fit modified its input ({case.label}, argument {i})"
-        X_before = copy.deepcopy(case.X)
+        assert joblib.hash(case) == before, f"{name}.fit modified its input ({case.label})"
         getattr(est, case.method)(case.X)
-        assert _unchanged(X_before, case.X), (
-            f"{name}.{case.method} modified its input ({case.label})"
-        )
+        assert joblib.hash(case) == before, f"{name}.{case.method} modified its input"
 
 
 def check_fit_leaves_params_unchanged(name: str, estimator: Any, task: str | None = None) -> None:
-    """``fit`` neither changes nor mutates a parameter, and sets no public attribute
-    (one that neither starts nor ends with an underscore).
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_fit_leaves_params_unchanged
-    >>> check_fit_leaves_params_unchanged("spline", make_model("spline", task="imputation"))
-    """
-    import joblib
-
-    task = task or _task_of(type(estimator))
+    """``fit`` neither changes nor mutates a parameter, and sets or replaces no public
+    attribute (one that neither starts nor ends with an underscore)."""
     for case in _cases(estimator, task):
         est = _fresh(estimator)
-        params = copy.deepcopy(est.get_params())
-        attrs = dict(est.__dict__)
-        est.fit(*case.fit_args)
-        new_params = est.get_params()
-        for key, value in params.items():
-            assert joblib.hash(new_params[key]) == joblib.hash(value), (
-                f"{name}.fit changed or mutated the parameter {key!r} from {value!r} to "
-                f"{new_params[key]!r} ({case.label})"
+        params, attrs = {k: joblib.hash(v) for k, v in est.get_params().items()}, vars(est).copy()
+        for key, value in est.fit(*case.fit_args).get_params().items():
+            assert joblib.hash(value) == params[key], (
+                f"{name}.fit changed or mutated the parameter {key!r} ({case.label})"
             )
-        public = [k for k in est.__dict__ if not (k.startswith("_") or k.endswith("_"))]
+        public = [k for k in vars(est) if not (k.startswith("_") or k.endswith("_"))]
         added = sorted(k for k in public if k not in attrs)
-        assert not added, (
-            f"{name}.fit set public attribute(s) {added}; fitted attributes end with '_' "
-            f"and private ones start with '_' ({case.label})"
-        )
-        changed = sorted(k for k in public if est.__dict__[k] is not attrs[k])
-        assert not changed, (
-            f"{name}.fit replaced public attribute(s) {changed}; only attributes starting or "
-            f"ending with '_' may change ({case.label})"
+        changed = sorted(k for k in public if k in attrs and vars(est)[k] is not attrs[k])
+        assert not added and not changed, (
+            f"{name}.fit set public attribute(s) {added} and replaced {changed}; fitted "
+            f"attributes end with '_' and private ones start with '_' ({case.label})"
         )
 
 
 def check_predict_leaves_state_unchanged(
     name: str, estimator: Any, task: str | None = None
 ) -> None:
-    """``predict`` (``transform``, ``predict_proba``) changes no attribute of the fitted
-    estimator: none added, removed, replaced or mutated (network weights included).
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_predict_leaves_state_unchanged
-    >>> check_predict_leaves_state_unchanged("spline", make_model("spline", task="imputation"))
-    """
-    import joblib
-
-    task = task or _task_of(type(estimator))
+    """``predict`` (``transform``, ``predict_proba``) adds, removes, replaces or mutates no
+    attribute of the fitted estimator (network weights included)."""
     for case in _cases(estimator, task):
         est = _fresh(estimator).fit(*case.fit_args)
-        before = dict(est.__dict__)
+        before = vars(est).copy()
         hashes = {k: joblib.hash(v) for k, v in before.items()}
         _outputs(est, case)
-        after = est.__dict__
-        assert set(after) == set(before), (
+        assert set(vars(est)) == set(before), (
             f"{name}.{case.method} added or removed attributes "
-            f"{sorted(set(after) ^ set(before))} ({case.label})"
+            f"{sorted(set(vars(est)) ^ set(before))} ({case.label})"
         )
         for key, value in before.items():
-            assert after[key] is value and joblib.hash(after[key]) == hashes[key], (
+            assert vars(est)[key] is value and joblib.hash(value) == hashes[key], (
                 f"{name}.{case.method} changed the attribute {key!r} ({case.label})"
             )
 
 
 def check_fit_twice_same_result(name: str, estimator: Any, task: str | None = None) -> None:
-    """Fitting the same estimator twice on the same data (``warm_start=False``) gives the
-    same predictions: ``fit`` starts afresh.
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_fit_twice_same_result
-    >>> check_fit_twice_same_result("spline", make_model("spline", task="super_resolution"))
-    """
-    task = task or _task_of(type(estimator))
+    """Fitting one estimator twice on the same data (``warm_start=False``) gives the same
+    results: ``fit`` starts afresh."""
     for case in _cases(estimator, task):
         est = _fresh(estimator, warm_start=False)
-        first = _outputs(est.fit(*case.fit_args), case)
-        second = _outputs(est.fit(*case.fit_args), case)
-        _assert_same_outputs(
-            second,
-            first,
-            f"{name}: fitting twice on the same data gave different results ({case.label}); "
-            "fit must start afresh",
-        )
+        first, second = (_outputs(est.fit(*case.fit_args), case) for _ in "12")
+        msg = f"{name}: fitting twice on the same data gave different results ({case.label})"
+        _assert_same(second, first, f"{msg}; fit must start afresh")
 
 
 def check_same_seed_same_result(name: str, estimator: Any, task: str | None = None) -> None:
-    """Two fresh clones fitted with the same ``random_state`` give the same results.
-
-    An estimator without ``random_state`` must be deterministic.
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_same_seed_same_result
-    >>> check_same_seed_same_result("spline", make_model("spline", task="super_resolution"))
-    """
-    task = task or _task_of(type(estimator))
+    """Two fresh clones fitted with the same ``random_state`` give the same results (an
+    estimator without ``random_state`` must be deterministic)."""
     for case in _cases(estimator, task):
-        first = _outputs(_fresh(estimator).fit(*case.fit_args), case)
-        second = _outputs(_fresh(estimator).fit(*case.fit_args), case)
-        _assert_same_outputs(
-            second,
-            first,
-            f"{name}: the same random_state gave different results ({case.label})",
-        )
+        first, second = (_outputs(_fresh(estimator).fit(*case.fit_args), case) for _ in "12")
+        _assert_same(second, first, f"{name}: the same random_state gave different results")
 
 
 def check_pickle_round_trip(name: str, estimator: Any, task: str | None = None) -> None:
     """A fitted estimator copied with ``pickle``, and one loaded by joblib with read-only
-    memory-mapped arrays, give the same results as the original.
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_pickle_round_trip
-    >>> check_pickle_round_trip("spline", make_model("spline", task="super_resolution"))
-    """
-    task = task or _task_of(type(estimator))
+    memory-mapped arrays, give the same results as the original."""
     for case in _cases(estimator, task):
         est = _fresh(estimator).fit(*case.fit_args)
         expected = _outputs(est, case)
-        restored = pickle.loads(pickle.dumps(est))
-        _assert_same_outputs(
-            _outputs(restored, case), expected, f"{name}: a pickled copy predicts differently"
-        )
-        with _memmapped(est) as mapped:
-            _assert_same_outputs(
-                _outputs(mapped, case),
-                expected,
-                f"{name}: a copy loaded with read-only memory-mapped arrays predicts "
-                f"differently ({case.label})",
-            )
+        for how, twin in (("pickled", pickle.loads(pickle.dumps(est))), ("mapped", _memmap(est))):
+            msg = f"{name}: a {how} copy predicts differently ({case.label})"
+            _assert_same(_outputs(twin, case), expected, msg)
 
 
 def check_clone_keeps_params(name: str, estimator: Any, task: str | None = None) -> None:
-    """``clone`` of an unfitted and of a fitted estimator has the same parameters, and
-    the clone is not fitted.
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_clone_keeps_params
-    >>> check_clone_keeps_params("spline", make_model("spline", task="super_resolution"))
-    """
-    import joblib
-
-    task = task or _task_of(type(estimator))
-    case = _cases(estimator, task)[0]
+    """A clone of an unfitted or of a fitted estimator has the same parameters and is not
+    fitted."""
     est = _fresh(estimator)
-    params = {k: joblib.hash(v) for k, v in est.get_params(deep=False).items()}
-    est.fit(*case.fit_args)
-    for copy_of in ("unfitted", "fitted"):
-        twin = clone(est) if copy_of == "fitted" else clone(_fresh(estimator))
-        twin_params = {k: joblib.hash(v) for k, v in twin.get_params(deep=False).items()}
-        assert twin_params == params, f"{name}: a clone of the {copy_of} estimator has other params"
-        fitted = sorted(k for k in vars(twin) if k.endswith("_") and not k.startswith("__"))
-        assert not fitted, (
-            f"{name}: a clone of the {copy_of} estimator has fitted attributes {fitted}"
+    params = joblib.hash(est.get_params(deep=False))
+    est.fit(*_cases(estimator, task)[0].fit_args)
+    for copy_of, twin in (("unfitted", clone(_fresh(estimator))), ("fitted", clone(est))):
+        assert joblib.hash(twin.get_params(deep=False)) == params, (
+            f"{name}: a clone of the {copy_of} estimator has other parameters"
         )
+        fitted = sorted(k for k in vars(twin) if k.endswith("_") and not k.startswith("__"))
+        assert not fitted, f"{name}: a clone of the {copy_of} estimator has fitted {fitted}"
 
 
 def check_predict_sample_order_invariant(
     name: str, estimator: Any, task: str | None = None
 ) -> None:
-    """The results for a series do not depend on the order of the series: results for
-    permuted series are the permuted results.
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_predict_sample_order_invariant
-    >>> check_predict_sample_order_invariant("spline", make_model("spline", "super_resolution"))
-    """
-    task = task or _task_of(type(estimator))
+    """The results for permuted series are the permuted results."""
     for case in _cases(estimator, task):
         est = _fresh(estimator).fit(*case.fit_args)
-        n = len(case.X)
-        idx = np.random.default_rng(0).permutation(n)
-        if np.array_equal(idx, np.arange(n)):  # pragma: no cover - seed-dependent
-            idx = idx[::-1]
-        full = _outputs(est, case)
-        permuted = _outputs(est, case, _take(case.X, idx))
-        for method, value in full.items():
-            _assert_same(
-                permuted[method],
-                _take(value, idx),
-                f"{name}.{method} is not invariant to the order of the series ({case.label})",
-            )
+        idx = np.random.default_rng(0).permutation(len(case.X))  # not the identity here
+        expected = {m: _take(v, idx) for m, v in _outputs(est, case).items()}
+        msg = f"{name} is not invariant to the order of the series ({case.label})"
+        _assert_same(_outputs(est, case, _take(case.X, idx)), expected, msg)
 
 
 def check_predict_subset_invariant(name: str, estimator: Any, task: str | None = None) -> None:
-    """The results for one series alone equal its results among the others.
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_predict_subset_invariant
-    >>> check_predict_subset_invariant("spline", make_model("spline", task="super_resolution"))
-    """
-    task = task or _task_of(type(estimator))
+    """The results for one series alone equal its results among the others."""
     for case in _cases(estimator, task):
         est = _fresh(estimator).fit(*case.fit_args)
         full = _outputs(est, case)
         for i in range(len(case.X)):
-            alone = _outputs(est, case, _take(case.X, [i]))
-            for method, value in full.items():
-                _assert_same(
-                    alone[method],
-                    _take(value, [i]),
-                    f"{name}.{method} of series {i} alone differs from its result among "
-                    f"the others ({case.label})",
-                )
+            msg = f"{name}: series {i} alone differs from its result among the others"
+            expected = {m: _take(v, [i]) for m, v in full.items()}
+            _assert_same(_outputs(est, case, _take(case.X, [i])), expected, f"{msg} ({case.label})")
 
 
-# ---------------------------------------------------------------- task outputs
-def check_signal_output_shape(name: str, estimator: Any) -> None:
-    """``predict`` returns high-rate float signals in the layout of its input: shape
-    (n_series, ratio * n_low) for 2-D input, (n_series, n_channels, ratio * n_low) for
-    3-D input (several channels, the multi-output case), and a list of signals of the
-    right lengths for a list of series of different lengths.
-
-    Parameters
-    ----------
-    name : str
-        The estimator's name, used in messages.
-    estimator : estimator instance
-        A super-resolver; not modified: the check fits clones.
-
-    Raises
-    ------
-    AssertionError
-        If the property does not hold.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_output_shape
-    >>> check_signal_output_shape("spline", make_model("spline", task="super_resolution"))
-    """
-    ratio = _ratio(estimator)
-    for label, X, y in _layouts(estimator):
-        est = _fresh(estimator).fit(X, y)
-        _check_output(name, est.predict(X), y, label)
-        lengths = (X.shape[-1], X.shape[-1] + 8)
-        series = [X[0][..., : lengths[0]], np.concatenate([X[1], X[1][..., :8]], axis=-1)]
-        out = est.predict(series)
-        assert isinstance(out, list) and len(out) == 2, (
-            f"{name}.predict(list of 2 series of lengths {lengths}) should return a list of "
-            f"2 signals, got {type(out).__name__}"
-        )
-        for s, o in zip(series, out, strict=True):
-            expected = (*s.shape[:-1], ratio * s.shape[-1])
-            assert np.shape(o) == expected, (
-                f"{name}.predict(list of series): a series of shape {s.shape} gave shape "
-                f"{np.shape(o)}, expected {expected} ({label})"
-            )
+# ---------------------------------------------------------------- imputation, classification
+def _imputed(name: str, estimator: Any, task: str | None) -> tuple:
+    X = _cases(estimator, task or "imputation")[0].X
+    out = np.asarray(_fresh(estimator).fit(X).transform(X))
+    assert out.shape == X.shape, f"{name}.transform returned shape {out.shape}, not {X.shape}"
+    marker = _missing_marker(estimator)
+    return out, X, marker, ~np.isnan(X) if np.isnan(marker) else X != marker
 
 
 def check_imputer_keeps_observed(name: str, estimator: Any, task: str | None = None) -> None:
-    """``transform`` gives the observed values (those not equal to ``missing_values``,
-    NaN by default) back exactly.
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_imputer_keeps_observed
-    >>> check_imputer_keeps_observed("spline", make_model("spline", task="imputation"))
-    """
-    case = _cases(estimator, task or "imputation")[0]
-    X = case.fit_args[0]
-    out = np.asarray(_fresh(estimator).fit(X).transform(X))
-    observed = _observed(X, _missing_marker(estimator))
-    assert out.shape == X.shape, f"{name}.transform returned shape {out.shape}, expected {X.shape}"
+    """``transform`` gives the observed values (those not equal to ``missing_values``, NaN
+    by default) back exactly."""
+    out, X, _, observed = _imputed(name, estimator, task)
     assert np.array_equal(out[observed], X[observed]), f"{name}.transform changed observed values"
 
 
 def check_imputer_fills_missing(name: str, estimator: Any, task: str | None = None) -> None:
-    """``transform`` fills every gap: no NaN or infinity is left, and the entries marked
-    by a numeric ``missing_values`` are not all left at the marker.
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_imputer_fills_missing
-    >>> check_imputer_fills_missing("spline", make_model("spline", task="imputation"))
-    """
-    case = _cases(estimator, task or "imputation")[0]
-    X = case.fit_args[0]
-    out = np.asarray(_fresh(estimator).fit(X).transform(X))
-    assert out.shape == X.shape, f"{name}.transform returned shape {out.shape}, expected {X.shape}"
+    """``transform`` leaves no NaN or infinity, nor every gap at a numeric ``missing_values``."""
+    out, _, marker, observed = _imputed(name, estimator, task)
     assert np.isfinite(out).all(), f"{name}.transform left NaN or infinity"
-    marker = _missing_marker(estimator)
-    if not np.isnan(marker):
-        gaps = ~_observed(X, marker)
-        assert not np.all(out[gaps] == marker), (
-            f"{name}.transform left the missing entries at missing_values={marker}"
-        )
+    assert np.isnan(marker) or not np.all(out[~observed] == marker), (
+        f"{name}.transform left the missing entries at missing_values={marker}"
+    )
 
 
 def check_classifier_labels(name: str, estimator: Any, task: str | None = None) -> None:
-    """``predict`` returns one label per example, each a label seen in ``fit``.
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import get_model
-    >>> from tsfilm.testing import create_test_instances, check_classifier_labels
-    >>> estimator = create_test_instances(get_model("tfilm", task="classification"))[0]
-    >>> check_classifier_labels("tfilm", estimator)
-    """
+    """``predict`` returns one label per example, each a label seen in ``fit``."""
     case = _cases(estimator, task or "classification")[0]
     out = np.asarray(_fresh(estimator).fit(*case.fit_args).predict(case.X))
     assert out.shape == (len(case.X),), f"{name}.predict returned shape {out.shape}"
@@ -1048,449 +618,209 @@ def check_classifier_labels(name: str, estimator: Any, task: str | None = None) 
 
 def check_classifier_proba(name: str, estimator: Any, task: str | None = None) -> None:
     """``predict_proba``, when present, gives one row per example and one column per class
-    of ``classes_``, of probabilities summing to 1, whose arg-max is ``predict``.
-
-    Parameters and errors as :func:`check_fit_returns_self`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import get_model
-    >>> from tsfilm.testing import create_test_instances, check_classifier_proba
-    >>> estimator = create_test_instances(get_model("tfilm", task="classification"))[0]
-    >>> check_classifier_proba("tfilm", estimator)
-    """
+    of ``classes_``, of probabilities summing to 1, whose arg-max is ``predict``."""
     case = _cases(estimator, task or "classification")[0]
     est = _fresh(estimator).fit(*case.fit_args)
     if not hasattr(est, "predict_proba"):
         return
-    proba = np.asarray(est.predict_proba(case.X))
-    n_classes = len(est.classes_)
-    assert proba.shape == (len(case.X), n_classes), (
-        f"{name}.predict_proba returned shape {proba.shape}, expected ({len(case.X)}, {n_classes})"
-    )
+    proba, shape = np.asarray(est.predict_proba(case.X)), (len(case.X), len(est.classes_))
+    assert proba.shape == shape, f"{name}.predict_proba returned shape {proba.shape}, not {shape}"
     assert np.all(proba >= 0), f"{name}.predict_proba returned negative probabilities"
-    np.testing.assert_allclose(
-        proba.sum(axis=1), 1.0, rtol=1e-5, err_msg=f"{name}.predict_proba rows do not sum to 1"
-    )
+    msg = f"{name}.predict_proba rows do not sum to 1"
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5, err_msg=msg)
     best = np.asarray(est.classes_)[np.argmax(proba, axis=1)]
     agree = np.mean(best == np.asarray(est.predict(case.X)))
-    # Ties between classes may break either way.
-    assert agree >= 0.99 or np.allclose(proba, proba[:, :1]), (
+    assert agree >= 0.99 or np.allclose(proba, proba[:, :1]), (  # ties may break either way
         f"{name}.predict disagrees with the arg-max of predict_proba"
     )
 
 
 # ---------------------------------------------------------------- super-resolution signals
-def check_signal_dtypes(name: str, estimator: Any) -> None:
-    """float32, float64, int32 and int64 signal pairs (integer-valued, the same values)
-    are accepted by ``fit`` and ``predict`` and give the same float predictions, to
-    float32 precision, with the same ``random_state``.
-
-    Parameters
-    ----------
-    name : str
-        The estimator's name, used in messages.
-    estimator : estimator instance
-        A super-resolver; not modified: the check fits clones.
-
-    Raises
-    ------
-    AssertionError
-        If the property does not hold.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_dtypes
-    >>> check_signal_dtypes("spline", make_model("spline", task="super_resolution"))
-    """
-    X, y = _signal_pair(estimator)
-    X, y = np.round(100 * X), np.round(100 * y)
-    reference = None
-    for dtype in (np.float64, np.float32, np.int64, np.int32):
-        Xd, yd = X.astype(dtype), y.astype(dtype)
-        what = f"{np.dtype(dtype).name} signals"
-        with _accepted(f"{name} on {what}"):
-            out = _fresh(estimator).fit(Xd, yd).predict(Xd)
-        _check_output(name, out, y, what)
-        if reference is None:
-            reference = out
-        else:
-            _assert_same(
-                out, reference, f"{name}: {what} give other predictions than float64 signals"
+def check_signal_output_shape(name: str, estimator: Any) -> None:
+    """``predict`` returns float signals of shape (n_series, ratio * n_low) for 2-D input,
+    (n_series, n_channels, ratio * n_low) for 3-D input (the multi-output case), and a list
+    of signals of the right lengths for a list of series of different lengths."""
+    for label, X, y in _layouts(estimator):
+        est, _ = _fit_predict(name, estimator, label, X, y, y.shape)
+        series = [X[0], np.concatenate([X[1], X[1][..., :8]], axis=-1)]
+        out = est.predict(series)
+        assert isinstance(out, list) and len(out) == 2, (
+            f"{name}.predict(list of 2 series) returned {type(out).__name__}, not 2 signals"
+        )
+        for s, o in zip(series, out, strict=True):
+            expected = (*s.shape[:-1], y.shape[-1] // X.shape[-1] * s.shape[-1])
+            assert np.shape(o) == expected, (
+                f"{name}.predict(list of series of shapes {[s.shape for s in series]}) gave "
+                f"shape {np.shape(o)}, not {expected} ({label})"
             )
 
 
+def check_signal_dtypes(name: str, estimator: Any) -> None:
+    """float64, float32, int64 and int32 signal pairs of the same integer values are
+    accepted and give the same float predictions (to float32 precision)."""
+    dtypes = (np.float64, np.float32, np.int64, np.int32)
+    variants = [
+        (f"{np.dtype(t)} signals", lambda a, t=t: np.round(100 * a).astype(t)) for t in dtypes
+    ]
+    _predict_alike(name, estimator, variants)
+
+
 def check_signal_dtype_object(name: str, estimator: Any) -> None:
-    """Object arrays of numbers are read as numbers (same predictions as float64); an
-    object array holding something else (a dict) is refused with TypeError by ``fit``
-    (in ``X`` or ``y``) and by ``predict``.
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_dtype_object
-    >>> check_signal_dtype_object("spline", make_model("spline", task="super_resolution"))
-    """
-    X, y = _signal_pair(estimator)
-    Xo, yo = X.astype(object), y.astype(object)
-    with _accepted(f"{name} on object arrays of numbers"):
-        est = _fresh(estimator).fit(Xo, yo)
-        out = est.predict(Xo)
-    _check_output(name, out, y, "object array of numbers")
-    _assert_same(out, est.predict(X), f"{name}: object arrays predict other values than floats")
-    for arg in ("X", "y"):
-        bad_X, bad_y = Xo.copy(), yo.copy()
-        (bad_X if arg == "X" else bad_y)[0, 0] = {"foo": "bar"}
-        with _raises(TypeError, None, f"{name}.fit with a dict inside {arg}"):
-            _fresh(estimator).fit(bad_X, bad_y)
-    bad_X = Xo.copy()
-    bad_X[0, 0] = {"foo": "bar"}
-    with _raises(TypeError, None, f"{name}.predict with a dict inside X"):
-        est.predict(bad_X)
+    """Object arrays of numbers are read as numbers (predicted as floats are); an object
+    array holding a dict is refused with TypeError by ``fit`` (in ``X`` or ``y``) and
+    ``predict``."""
+    objects = functools.partial(np.asarray, dtype=object)
+    _predict_alike(name, estimator, [("floats", np.asarray), ("object arrays of numbers", objects)])
+    spoil = functools.partial(_spoilt, value={"foo": "bar"}, dtype=object)
+    _refused(name, estimator, "a dict", spoil, TypeError)
 
 
 def check_signal_nan_inf(name: str, estimator: Any) -> None:
-    """NaN or infinity in ``X`` or ``y`` makes ``fit`` raise ValueError, and in ``X``
-    makes ``predict`` raise ValueError, with a message saying so (NaN or inf).
-
-    NaN is not checked for an estimator whose ``allow_nan`` tag is set.
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_nan_inf
-    >>> check_signal_nan_inf("spline", make_model("spline", task="super_resolution"))
-    """
-    X, y = _signal_pair(estimator)
-    est = _fresh(estimator).fit(X, y)
-    bad_values = [np.inf, -np.inf] if _tags(est).input_tags.allow_nan else [np.nan, np.inf]
-    for value in bad_values:
-        for arg in ("X", "y"):
-            bad_X, bad_y = X.copy(), y.copy()
-            (bad_X if arg == "X" else bad_y)[0, 3] = value
-            with _raises(ValueError, "NaN|inf", f"{name}.fit with {value} in {arg}"):
-                _fresh(estimator).fit(bad_X, bad_y)
-        bad_X = X.copy()
-        bad_X[0, 3] = value
-        with _raises(ValueError, "NaN|inf", f"{name}.predict with {value} in X"):
-            est.predict(bad_X)
+    """Infinity, or NaN unless the ``allow_nan`` tag is set, in ``X`` or ``y`` is refused
+    by ``fit``, and in ``X`` by ``predict``, with ValueError saying so (NaN or inf)."""
+    values = [np.inf, -np.inf] + ([] if get_tags(estimator).input_tags.allow_nan else [np.nan])
+    for v in values:
+        spoil = functools.partial(_spoilt, value=v)
+        _refused(name, estimator, str(v), spoil, ValueError, "NaN|inf")
 
 
 def check_signal_n_features_in(name: str, estimator: Any) -> None:
-    """``n_features_in_`` is unset before ``fit`` and, after ``fit`` on 2-D signals, is
-    the number of low-rate time steps.
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_n_features_in
-    >>> check_signal_n_features_in("spline", make_model("spline", task="super_resolution"))
-    """
+    """``n_features_in_`` is unset before ``fit`` and, after ``fit`` on 2-D signals, is the
+    number of low-rate time steps."""
     X, y = _signal_pair(estimator)
     est = _fresh(estimator)
     assert not hasattr(est, "n_features_in_"), f"{name} has n_features_in_ before fit"
-    est.fit(X, y)
-    assert getattr(est, "n_features_in_", None) == X.shape[1], (
-        f"{name}.fit on signals of shape {X.shape} set n_features_in_ to "
-        f"{getattr(est, 'n_features_in_', '(unset)')}, expected {X.shape[1]}"
-    )
+    n = getattr(est.fit(X, y), "n_features_in_", "(unset)")
+    assert n == X.shape[1], f"{name}.fit on {X.shape} signals set n_features_in_ to {n}"
 
 
 def check_signal_predict_input_consistency(name: str, estimator: Any) -> None:
     """``predict`` checks its input against ``fit``: signals with another number of
-    channels raise ValueError naming the channels, while signals of another length are
-    up-sampled (super-resolvers take any length).
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_predict_input_consistency
-    >>> check_signal_predict_input_consistency(
-    ...     "spline", make_model("spline", task="super_resolution"))
-    """
+    channels raise ValueError naming the channels, signals of another length are
+    up-sampled (super-resolvers take any length)."""
     for label, X, y in _layouts(estimator):
         est = _fresh(estimator).fit(X, y)
         channels = X.shape[1] if X.ndim == 3 else None
         X_long, y_long = _signal_pair(estimator, n_channels=channels, n_low=X.shape[-1] + 8)
-        _check_output(name, est.predict(X_long), y_long, f"{label} of another length")
+        _check_output(name, est.predict(X_long), y_long.shape, f"{label} of another length")
         other = np.stack([X, X, X], axis=1) if X.ndim == 2 else X[:, :1]
-        with _raises(
-            ValueError,
-            "channel",
-            f"{name} fitted on {label}: predict on {other.shape[1]}-channel signals",
-        ):
+        what = f"{name} fitted on {label}: predict on {other.shape[1]}-channel signals"
+        with _expect(what, ValueError, "channel"):
             est.predict(other)
 
 
 def check_signal_fit_one_series(name: str, estimator: Any) -> None:
-    """``fit`` on a single signal pair works (then ``predict`` has the right shape) or
-    raises ValueError saying that one series is too few.
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_fit_one_series
-    >>> check_signal_fit_one_series("spline", make_model("spline", task="super_resolution"))
-    """
+    """``fit`` on one signal pair works (then ``predict`` has the right shape) or raises
+    ValueError saying that one series is too few."""
     X, y = _signal_pair(estimator, n_series=1)
-    with _works_or_raises(
-        r"1 series|one series|n_series|1 sample|n_samples", f"{name}.fit on one series"
-    ):
-        est = _fresh(estimator).fit(X, y)
-        _check_output(name, est.predict(X), y, "one series")
+    refusal = (ValueError, r"1 series|one series|n_series|1 sample|n_samples")
+    _fit_predict(name, estimator, "one series", X, y, y.shape, refusal)
 
 
 def check_signal_fit_one_timestep(name: str, estimator: Any) -> None:
-    """``fit`` on low-rate signals of a single time step works (then ``predict`` has the
-    right shape) or raises ValueError saying the signals are too short.
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_fit_one_timestep
-    >>> check_signal_fit_one_timestep("spline", make_model("spline", task="super_resolution"))
-    """
+    """``fit`` on low-rate signals of one time step works (then ``predict`` has the right
+    shape) or raises ValueError saying the signals are too short."""
     X, y = _signal_pair(estimator, n_low=1)
-    with _works_or_raises(
-        r"(?i)time step|timestep|too short|length", f"{name}.fit on signals of 1 time step"
-    ):
-        est = _fresh(estimator).fit(X, y)
-        _check_output(name, est.predict(X), y, "signals of 1 time step")
+    refusal = (ValueError, r"(?i)time step|timestep|too short|length")
+    _fit_predict(name, estimator, "signals of 1 time step", X, y, y.shape, refusal)
 
 
 def check_signal_predict_1d(name: str, estimator: Any) -> None:
     """``predict`` on one 1-D signal (not a batch of series) raises ValueError about the
-    shape (a single signal goes through ``upsample``, or ``X.reshape(1, -1)``).
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_predict_1d
-    >>> check_signal_predict_1d("spline", make_model("spline", task="super_resolution"))
-    """
+    shape (a single signal goes through ``upsample``, or ``X.reshape(1, -1)``)."""
     X, y = _signal_pair(estimator)
     est = _fresh(estimator).fit(X, y)
-    with _raises(ValueError, r"(?i)1-D|2-D|reshape|shape|dimension", f"{name}.predict(X[0])"):
+    with _expect(f"{name}.predict(X[0])", ValueError, r"(?i)1-D|2-D|reshape|shape|dimension"):
         est.predict(X[0])
 
 
 def check_signal_readonly_memmap_input(name: str, estimator: Any) -> None:
     """Read-only memory-mapped signals (as joblib gives to parallel workers) are accepted
-    by ``fit``, which returns self, and by ``predict``, which gives the same predictions
-    as for the same signals in memory.
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_readonly_memmap_input
-    >>> check_signal_readonly_memmap_input("spline", make_model("spline", "super_resolution"))
-    """
-    for label, X, y in _layouts(estimator):
-        with _memmapped((X, y)) as (Xm, ym):
-            assert not Xm.flags.writeable
-            est = _fresh(estimator)
-            with _accepted(f"{name} on read-only memory-mapped {label}"):
-                out = est.fit(Xm, ym)
-                pred = est.predict(Xm)
-            assert out is est, f"{name}.fit(memory-mapped {label}) did not return self"
-            _check_output(name, pred, y, f"memory-mapped {label}")
-            _assert_same(pred, est.predict(X), f"{name}: memory-mapped {label} predict differently")
+    and predicted like the same signals in memory."""
+    variants = [("signals in memory", np.asarray), ("read-only memory-mapped signals", _memmap)]
+    _predict_alike(name, estimator, variants, both_layouts=True)
 
 
 def check_signal_f_contiguous_input(name: str, estimator: Any) -> None:
-    """Fortran-ordered signals are accepted by ``fit`` and ``predict``, left unchanged,
-    and predicted like the same signals in C order.
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_f_contiguous_input
-    >>> check_signal_f_contiguous_input("spline", make_model("spline", task="super_resolution"))
-    """
-    for label, X, y in _layouts(estimator):
-        XF, yF = np.asfortranarray(X), np.asfortranarray(y)
-        est = _fresh(estimator)
-        with _accepted(f"{name} on Fortran-ordered {label}"):
-            fitted = est.fit(XF, yF)
-            pred = est.predict(XF)
-        assert fitted is est, f"{name}.fit(Fortran-ordered {label}) did not return self"
-        assert np.array_equal(XF, X) and np.array_equal(yF, y), (
-            f"{name} modified Fortran-ordered input ({label})"
-        )
-        _check_output(name, pred, y, f"Fortran-ordered {label}")
-        _assert_same(pred, est.predict(X), f"{name}: Fortran-ordered {label} predict differently")
+    """Fortran-ordered signals are accepted, left unchanged, and predicted like the same
+    signals in C order."""
+    variants = [("C-ordered signals", np.asarray), ("Fortran-ordered signals", np.asfortranarray)]
+    _predict_alike(name, estimator, variants, both_layouts=True)
 
 
 def check_signal_data_not_an_array(name: str, estimator: Any) -> None:
     """Signals given as lists of lists, as array-likes with only ``__array__``, or as a
-    pandas DataFrame (one row per series) train and predict like the same arrays.
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_data_not_an_array
-    >>> check_signal_data_not_an_array("spline", make_model("spline", task="super_resolution"))
-    """
-    X, y = _signal_pair(estimator)
-    reference = _fresh(estimator).fit(X, y).predict(X)
-    kinds: list[tuple[str, Callable[[np.ndarray], Any]]] = [
-        ("lists of lists", lambda a: a.tolist()),
-        ("array-likes", _NotAnArray),
-    ]
-    try:
+    pandas DataFrame (one row per series) fit and predict like the same arrays."""
+    variants = [("arrays", np.asarray), ("lists of lists", np.ndarray.tolist)]
+    variants.append(("array-likes", _NotAnArray))
+    with contextlib.suppress(ImportError):  # pandas is optional
         import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is optional
-        pass
-    else:
-        kinds.append(("DataFrames", lambda a: pd.DataFrame(a)))
-    for kind, convert in kinds:
-        with _accepted(f"{name} on signals given as {kind}"):
-            pred = _fresh(estimator).fit(convert(X), convert(y)).predict(convert(X))
-        _check_output(name, pred, y, kind)
-        _assert_same(pred, reference, f"{name}: signals given as {kind} predict differently")
+
+        variants.append(("DataFrames", pd.DataFrame))
+    _predict_alike(name, estimator, variants)
 
 
 def check_signal_regressor_train(name: str, estimator: Any) -> None:
-    """Training on signal pairs: a ``y`` with another number of series is refused with
-    ValueError; predictions have the shape of ``y``; ``score`` (SNR in dB) on the training
-    pairs is finite and, unless the ``poor_score`` tag is set, better than predicting
-    silence (0 dB).
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_regressor_train
-    >>> check_signal_regressor_train("spline", make_model("spline", task="super_resolution"))
-    """
+    """A ``y`` with another number of series is refused with ValueError; predictions have
+    the shape of ``y``; ``score`` (SNR in dB) on the training pairs is finite and, unless
+    the ``poor_score`` tag is set, better than predicting silence (0 dB)."""
     for label, X, y in _layouts(estimator):
-        with _raises(
-            ValueError, None, f"{name}.fit with {len(X)} series in X and {len(y) - 1} in y"
-        ):
+        with _expect(f"{name}.fit with {len(X)} series in X and {len(y) - 1} in y", ValueError):
             _fresh(estimator).fit(X, y[:-1])
-        est = _fresh(estimator).fit(X, y)
-        _check_output(name, est.predict(X), y, label)
+        est, _ = _fit_predict(name, estimator, label, X, y, y.shape)
         score = est.score(X, y)
         assert np.isfinite(score), f"{name}.score on its training {label} is {score}"
-        if not _tags(est).regressor_tags.poor_score:
-            assert score > 0, (
-                f"{name}.score on its training {label} is {score:.3g} dB, no better than "
-                "predicting silence (set the poor_score tag if that is expected)"
-            )
+        assert get_tags(est).regressor_tags.poor_score or score > 0, (
+            f"{name}.score on its training {label} is {score:.3g} dB, no better than "
+            "predicting silence (set the poor_score tag if that is expected)"
+        )
 
 
 def check_signal_score_takes_y(name: str, estimator: Any) -> None:
     """``fit`` and ``score`` take ``y`` as second argument, as pipelines expect, and
-    ``score(X_low, y_high)`` returns a float.
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_score_takes_y
-    >>> check_signal_score_takes_y("spline", make_model("spline", task="super_resolution"))
-    """
-    X, y = _signal_pair(estimator)
+    ``score(X_low, y_high)`` returns a float."""
     est = _fresh(estimator)
     for method in ("fit", "score"):
         args = [p for p in inspect.signature(getattr(est, method)).parameters if p != "self"]
-        assert len(args) >= 2 and args[1] in ("y", "Y"), (
-            f"{name}.{method} should take y as its second argument; its arguments are {args}"
+        assert args[1:2] in (["y"], ["Y"]), (
+            f"{name}.{method} should take y as its second argument; it takes {args}"
         )
+    X, y = _signal_pair(estimator)
     score = est.fit(X, y).score(X, y)
-    assert isinstance(score, (float, np.floating)), (
-        f"{name}.score returned {type(score).__name__}, not a float"
-    )
+    assert isinstance(score, (float, np.floating)), f"{name}.score returned {type(score)}"
 
 
 def check_signal_pipeline_consistency(name: str, estimator: Any) -> None:
-    """``make_pipeline(estimator)`` fitted on signal pairs scores as the estimator does.
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_pipeline_consistency
-    >>> check_signal_pipeline_consistency("spline", make_model("spline", "super_resolution"))
-    """
+    """``make_pipeline(estimator)`` fitted on signal pairs scores as the estimator does
+    (unless the ``non_deterministic`` tag is set)."""
     from sklearn.pipeline import make_pipeline
 
-    if _tags(estimator).non_deterministic:
-        return
-    X, y = _signal_pair(estimator)
-    alone = _fresh(estimator).fit(X, y).score(X, y)
-    piped = make_pipeline(_fresh(estimator)).fit(X, y).score(X, y)
-    np.testing.assert_allclose(
-        piped, alone, rtol=_RTOL, err_msg=f"{name} scores differently in a Pipeline"
-    )
+    if not get_tags(estimator).non_deterministic:
+        X, y = _signal_pair(estimator)
+        alone = _fresh(estimator).fit(X, y).score(X, y)
+        piped = make_pipeline(_fresh(estimator)).fit(X, y).score(X, y)
+        msg = f"{name} scores differently in a Pipeline"
+        np.testing.assert_allclose(piped, alone, rtol=_RTOL, err_msg=msg)
 
 
 def check_signal_negative_values(name: str, estimator: Any) -> None:
     """Signals with negative values (signals are usually centred on zero) are accepted,
-    unless the ``positive_only`` tag is set, in which case ``fit`` raises ValueError
-    saying "Negative values".
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_negative_values
-    >>> check_signal_negative_values("spline", make_model("spline", task="super_resolution"))
-    """
+    unless the ``positive_only`` tag is set: then ``fit`` raises ValueError saying
+    "Negative values"."""
     X, y = _signal_pair(estimator)
-    X, y = X - 3.0, y - 3.0
-    est = _fresh(estimator)
-    if _tags(est).input_tags.positive_only:
-        with _raises(ValueError, "Negative values", f"{name}.fit on negative signals"):
-            est.fit(X, y)
-        return
-    with _accepted(f"{name} on signals with negative values"):
-        pred = est.fit(X, y).predict(X)
-    _check_output(name, pred, y, "signals with negative values")
+    if get_tags(estimator).input_tags.positive_only:
+        with _expect(f"{name}.fit on negative signals", ValueError, "Negative values"):
+            _fresh(estimator).fit(X - 3.0, y - 3.0)
+    else:
+        _fit_predict(name, estimator, "signals with negative values", X - 3.0, y - 3.0, y.shape)
 
 
 def check_signal_no_decision_function(name: str, estimator: Any) -> None:
-    """A super-resolver fitted on signal pairs has no ``decision_function``,
-    ``predict_proba`` or ``predict_log_proba``.
-
-    Parameters and errors as :func:`check_signal_dtypes`.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import check_signal_no_decision_function
-    >>> check_signal_no_decision_function("spline", make_model("spline", "super_resolution"))
-    """
-    X, y = _signal_pair(estimator)
-    est = _fresh(estimator).fit(X, y)
-    present = [
-        m for m in ("decision_function", "predict_proba", "predict_log_proba") if hasattr(est, m)
-    ]
+    """A fitted super-resolver has no ``decision_function``, ``predict_proba`` or
+    ``predict_log_proba``."""
+    est = _fresh(estimator).fit(*_signal_pair(estimator))
+    methods = ("decision_function", "predict_proba", "predict_log_proba")
+    present = [m for m in methods if hasattr(est, m)]
     assert not present, f"{name} is a regressor but has {present}"
 
 
@@ -1510,124 +840,74 @@ _CONTRACT_CHECKS = (
 )
 
 _TASK_CHECKS: dict[str, tuple[Callable[..., None], ...]] = {
-    "super_resolution": (
-        check_signal_output_shape,
-        check_signal_dtypes,
-        check_signal_dtype_object,
-        check_signal_nan_inf,
-        check_signal_n_features_in,
-        check_signal_predict_input_consistency,
-        check_signal_fit_one_series,
-        check_signal_fit_one_timestep,
-        check_signal_predict_1d,
-        check_signal_readonly_memmap_input,
-        check_signal_f_contiguous_input,
-        check_signal_data_not_an_array,
-        check_signal_regressor_train,
-        check_signal_score_takes_y,
-        check_signal_pipeline_consistency,
-        check_signal_negative_values,
-        check_signal_no_decision_function,
-    ),
+    "super_resolution": tuple(globals()[n] for n in __all__ if n.startswith("check_signal_")),
     "imputation": (check_imputer_keeps_observed, check_imputer_fills_missing),
     "classification": (check_classifier_labels, check_classifier_proba),
 }
 
 
 def _check_name(check: Any) -> str:
-    while True:
-        if isinstance(check, _ExpectedFailure):
-            check = check.check
-        elif isinstance(check, partial):
-            check = check.func
-        elif hasattr(check, "__wrapped__"):
-            check = check.__wrapped__
-        else:
-            return check.__name__
+    while isinstance(check, functools.partial) or hasattr(check, "__wrapped__"):
+        check = check.func if isinstance(check, functools.partial) else check.__wrapped__
+    return check.__name__
 
 
 def _check_id(check: Any) -> str:
     """The check's name, with the keyword arguments that tell variants apart."""
-    inner = check.check if isinstance(check, _ExpectedFailure) else check
-    kwargs = dict(inner.keywords) if isinstance(inner, partial) else {}
-    kwargs.pop("task", None)
-    name = _check_name(check)
-    if kwargs:
-        name += "(" + ",".join(f"{k}={v}" for k, v in sorted(kwargs.items())) + ")"
-    return name
+    inner = getattr(check, "__wrapped__", check)
+    kwargs = dict(inner.keywords) if isinstance(inner, functools.partial) else {}
+    args = ",".join(f"{k}={v}" for k, v in sorted(kwargs.items()) if k != "task")
+    return _check_name(check) + (f"({args})" if args else "")
 
 
-def _messages(exc: BaseException | None) -> str:
-    """The message of an exception and of the exceptions it was raised from."""
-    parts = []
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        parts.append(str(exc))
-        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
-    return " | ".join(parts)
+def _expected_failure(check: Callable, reason: str, pattern: str | None, mark: str | None):
+    """``check``, which must fail with an exception (or a cause of it) saying ``pattern``.
 
-
-class _ExpectedFailure:
-    """A scikit-learn check that must fail, with an exception saying ``pattern``.
-
-    It raises AssertionError when the check passes, or fails for another reason; when it
-    fails as expected it returns (``mark=None``) or calls ``pytest.xfail`` (``"xfail"``).
+    Passing, or failing for another reason, raises AssertionError; failing as expected
+    returns (``mark=None``) or calls ``pytest.xfail`` (``mark="xfail"``).
     """
 
-    def __init__(self, check: Callable, reason: str, pattern: str | None, mark: str | None):
-        self.check, self.reason, self.pattern, self.mark = check, reason, pattern, mark
-
-    def __call__(self, estimator: Any) -> None:
-        from unittest import SkipTest
-
-        name = _check_id(self.check)
+    @functools.wraps(check)
+    def run(estimator: Any) -> None:
         try:
-            self.check(estimator)
+            check(estimator)
         except SkipTest:
             raise
         except Exception as exc:
-            if self.pattern and not re.search(self.pattern, _messages(exc)):
+            messages, cause = [], exc
+            while cause is not None and len(messages) < 20:
+                messages.append(str(cause))
+                cause = cause.__cause__ or (
+                    None if cause.__suppress_context__ else cause.__context__
+                )
+            if pattern and not re.search(pattern, " | ".join(messages)):
                 raise AssertionError(
-                    f"{name} is expected to fail ({self.reason}) but failed for another "
+                    f"{_check_id(check)} is expected to fail ({reason}) but failed for another "
                     f"reason: {type(exc).__name__}: {exc}"
                 ) from exc
         else:
-            raise AssertionError(f"{name} is listed as an expected failure but passes")
-        if self.mark == "xfail":
+            raise AssertionError(f"{_check_id(check)} is listed as an expected failure but passes")
+        if mark == "xfail":
             import pytest
 
-            pytest.xfail(self.reason)
+            pytest.xfail(reason)
 
-    def __repr__(self) -> str:
-        return f"_ExpectedFailure({_check_id(self.check)})"
-
-
-def _instances(estimator_or_cls: Any) -> list[Any]:
-    if isinstance(estimator_or_cls, type):
-        return create_test_instances(estimator_or_cls)
-    return [estimator_or_cls]
+    return run
 
 
+# ---------------------------------------------------------------- entry points
 def tsfilm_checks(
-    estimator: Any,
-    task: str | None = None,
-    *,
-    sklearn: bool = True,
-    mark: str | None = None,
+    estimator: Any, task: str | None = None, *, sklearn: bool = True, mark: str | None = None
 ) -> Iterator[tuple[Any, Callable[[Any], None]]]:
     """Yield ``(estimator, check)`` pairs: run each as ``check(estimator)``.
 
-    scikit-learn's checks first (from ``estimator_checks_generator``, legacy included,
-    with the task's :data:`EXPECTED_FAILED_CHECKS`, each of which must fail for the
-    documented reason), then tsfilm's contract checks and the task's own checks (for
-    super-resolvers, the signal-shaped equivalents of :data:`SIGNAL_EQUIVALENTS`). An
-    estimator whose input is text gets tsfilm's checks only, run on texts.
+    scikit-learn's checks (``estimator_checks_generator``), with the task's
+    :data:`EXPECTED_FAILED_CHECKS`, then tsfilm's: see :mod:`tsfilm.testing`.
 
     Parameters
     ----------
     estimator : estimator instance or class
-        A class is expanded into :func:`create_test_instances`, one estimator per test
+        A class stands for :func:`create_test_instances`, one estimator per test
         parameter set.
     task : {"super_resolution", "imputation", "classification"}, optional
         The task; looked up in the registry when omitted.
@@ -1635,7 +915,7 @@ def tsfilm_checks(
         Include scikit-learn's checks.
     mark : {"xfail"} or None, default=None
         What an expected scikit-learn failure does when it fails as documented: None
-        returns quietly, "xfail" calls ``pytest.xfail`` (the test shows as xfailed).
+        returns quietly, "xfail" calls ``pytest.xfail``.
 
     Yields
     ------
@@ -1656,8 +936,7 @@ def tsfilm_checks(
     """
     for est in _instances(estimator):
         est_task = task or _task_of(type(est))
-        text = _takes_text(est)
-        if sklearn and not text:
+        if sklearn and not _takes_text(est):
             expected = expected_failed_checks(est, est_task)
             pattern = _FAILURE_PATTERN.get(est_task)
             for instance, check in estimator_checks_generator(
@@ -1665,15 +944,12 @@ def tsfilm_checks(
             ):
                 name = _check_name(check)
                 if name in expected:
-                    check = _ExpectedFailure(check, expected[name], pattern, mark)
+                    check = _expected_failure(check, expected[name], pattern, mark)
                 yield instance, check
-        name = type(est).__name__
-        for check in _CONTRACT_CHECKS:
-            yield est, partial(check, name, task=est_task)
-        for check in _TASK_CHECKS.get(est_task, ()):
+        for check in _CONTRACT_CHECKS + _TASK_CHECKS.get(est_task, ()):
             # The signal checks build super-resolution data; the others take the task.
-            kwargs = {} if est_task == "super_resolution" else {"task": est_task}
-            yield est, partial(check, name, **kwargs)
+            kwargs = {"task": est_task} if "task" in inspect.signature(check).parameters else {}
+            yield est, functools.partial(check, type(est).__name__, **kwargs)
 
 
 def parametrize_with_tsfilm_checks(
@@ -1702,9 +978,9 @@ def parametrize_with_tsfilm_checks(
     Returns
     -------
     decorator
-        ``pytest.mark.parametrize("estimator, check", ...)``. Test ids are
-        ``"<EstimatorClass>-<check>"``, with ``_<k>`` after the class name for the k-th of
-        several estimators of one class, e.g. ``TFiLMSuperResolver_1-check_fit_twice_same_result``.
+        ``pytest.mark.parametrize("estimator, check", ...)``, with test ids
+        ``"<EstimatorClass>-<check>"`` (``_<k>`` after the class name for the k-th of
+        several estimators of one class: ``TFiLMSuperResolver_1-check_signal_dtypes``).
 
     Examples
     --------
@@ -1717,13 +993,11 @@ def parametrize_with_tsfilm_checks(
     import pytest
 
     instances = [est for item in estimators for est in _instances(item)]
-    counts = Counter(type(est).__name__ for est in instances)
-    seen: Counter[str] = Counter()
-    params = []
+    counts, seen, params = Counter(type(est).__name__ for est in instances), Counter(), []
     for est in instances:
-        cls_name = type(est).__name__
-        label = cls_name if counts[cls_name] == 1 else f"{cls_name}_{seen[cls_name]}"
-        seen[cls_name] += 1
+        label = cls_name = type(est).__name__
+        if counts[cls_name] > 1:
+            label, seen[cls_name] = f"{cls_name}_{seen[cls_name]}", seen[cls_name] + 1
         for instance, check in tsfilm_checks(est, task, mark="xfail"):
             check_id = _check_id(check)
             extra = list(marks(instance, check_id)) if marks is not None else []
@@ -1739,18 +1013,8 @@ def check_plugin(
 ) -> None:
     """Check that an estimator class meets scikit-learn's and tsfilm's contracts.
 
-    Runs every check of :func:`tsfilm_checks` on every test parameter set: scikit-learn's
-    ``check_estimator`` checks (legacy ones on) with the task's expected failures of
-    :data:`EXPECTED_FAILED_CHECKS`, tsfilm's contract (``fit`` returns self and leaves its
-    input and parameters unchanged, ``predict`` leaves the fitted state unchanged, the
-    same ``random_state`` gives the same result, pickle and clone preserve the model,
-    results do not depend on the order or grouping of the series, the output has the
-    task's form) and, for super-resolvers, the signal-shaped equivalents of the expected
-    failures (:data:`SIGNAL_EQUIVALENTS`).
-
-    An estimator whose input is text (its ``__sklearn_tags__().input_tags.string`` is
-    True, as for a classifier of strings) gets only tsfilm's checks, run on a list of
-    short texts: scikit-learn's generic checks pass numeric arrays.
+    Runs every check of :func:`tsfilm_checks` (scikit-learn's and tsfilm's, see
+    :mod:`tsfilm.testing`) on every test parameter set.
 
     Parameters
     ----------
@@ -1772,13 +1036,10 @@ def check_plugin(
     >>> from tsfilm.testing import check_plugin
     >>> check_plugin(get_model("spline", task="super_resolution"))
     """
-    from unittest import SkipTest
-
     if params is None:
         estimators = _instances(cls)
     else:
-        sets = [params] if isinstance(params, dict) else list(params)
-        estimators = [cls(**p) for p in sets]
+        estimators = [cls(**p) for p in ([params] if isinstance(params, dict) else params)]
     problems = []
     for k, est in enumerate(estimators):
         where = f"[parameter set {k}] " if len(estimators) > 1 else ""

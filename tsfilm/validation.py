@@ -4,7 +4,9 @@ Hyper-parameters and function arguments are validated with scikit-learn's constr
 (``_parameter_constraints`` and ``validate_params``); the constraints here refuse a bool
 where a number is expected (Python makes ``True`` the integer 1), so the same mistake
 raises scikit-learn's ``InvalidParameterError`` (a ``ValueError`` and a ``TypeError``)
-everywhere.
+everywhere. scikit-learn's constraint classes (``Interval``, ``StrOptions``, ``Options``),
+``InvalidParameterError`` and ``validate_params`` are re-exported here, so tsfilm and its
+plugins import them from one public place.
 
 Every estimator turns its input into :class:`Signals` here, so the error messages, the
 accepted layouts and the copy rules are the same everywhere.
@@ -25,16 +27,27 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+    validate_params,
+)
 from sklearn.utils.validation import check_array
 
 __all__ = [
     "MISSING_VALUES",
     "RANDOM_STATE",
+    "Interval",
+    "InvalidParameterError",
+    "Options",
     "Signals",
+    "StrOptions",
     "StrictInterval",
     "check_signals",
     "int_at_least",
+    "validate_params",
 ]
 
 

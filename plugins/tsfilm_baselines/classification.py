@@ -198,17 +198,8 @@ best_epoch_
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Small, fast settings for tests and examples.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-            A two-layer CNN, and a one-layer one without pooling.
+        """Test settings (``parameter_set="default"``): a two-layer CNN, and a one-layer one without
+        pooling.
         """
         tiny = {
             "embedding_dim": 8,
@@ -301,17 +292,8 @@ best_epoch_
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Small, fast settings for tests and examples.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-            A unidirectional LSTM, and a bidirectional one.
+        """Test settings (``parameter_set="default"``): a unidirectional LSTM, and a bidirectional
+        one.
         """
         tiny = {
             "embedding_dim": 8,
@@ -415,17 +397,8 @@ class SmallCNNTextClassifier(TextInputMixin, BaseSequenceClassifier):
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Small, fast settings for tests and examples.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-            A two-layer CNN on words, and a one-layer one on characters.
+        """Test settings (``parameter_set="default"``): a two-layer CNN on words, and a one-layer
+        one on characters.
         """
         tiny = {
             "max_length": 16,
@@ -527,17 +500,8 @@ class LSTMTextClassifier(_LSTMBody, TextInputMixin, BaseSequenceClassifier):
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Small, fast settings for tests and examples.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-            A unidirectional LSTM on words, and a bidirectional one.
+        """Test settings (``parameter_set="default"``): a unidirectional LSTM on words, and a
+        bidirectional one.
         """
         tiny = {
             "max_length": 16,

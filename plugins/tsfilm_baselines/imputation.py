@@ -97,30 +97,18 @@ class SplineImputer(BaseSeriesImputer):
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Settings for tests: NaN-coded and zero-coded missing values.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-        """
+        """Test settings (``parameter_set="default"``)."""
         return [{}, {"missing_values": 0.0}]
 
     def fit_signals(self, signals, observed) -> None:
         """Nothing to learn: ``fit`` has read the layout and the channel means."""
 
-    def impute_signals(self, values, observed):
+    def impute_signals(self, values, observed) -> list[np.ndarray]:
         """The spline through the observed points of every series and channel."""
-        if isinstance(values, np.ndarray):
-            flat_values = values.reshape(-1, values.shape[-1])
-            flat_observed = observed.reshape(-1, values.shape[-1])
-            filled = [_spline_fill(v, m) for v, m in zip(flat_values, flat_observed, strict=True)]
-            return np.asarray(filled).reshape(values.shape)
-        return [self.impute_signals(v, m) for v, m in zip(values, observed, strict=True)]
+        return [
+            np.stack([_spline_fill(v, m) for v, m in zip(series, mask, strict=True)])
+            for series, mask in zip(values, observed, strict=True)
+        ]
 
 
 class _WindowDNN(nn.Module):
@@ -257,18 +245,8 @@ class DNNImputer(TorchImputer):
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Small, fast settings for tests and examples.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-            A one-layer network on 16-step windows, and a two-layer one with standard
-            scaling.
+        """Test settings (``parameter_set="default"``): a one-layer network on 16-step windows, and
+        a two-layer one with standard scaling.
         """
         tiny = {
             "window_length": 16,
@@ -401,17 +379,8 @@ class ConvImputer(UNetImputer):
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Small, fast settings for tests and examples.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-            A one-level U-Net, and a two-level one without skip connections.
+        """Test settings (``parameter_set="default"``): a one-level U-Net, and a two-level one
+        without skip connections.
         """
         tiny = {
             "window_length": 32,

@@ -83,17 +83,7 @@ class SplineSuperResolver(SuperResolverMixin, BaseEstimator):
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Settings for tests: the spline has nothing to size but how ``fit(X)`` degrades.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-        """
+        """Test settings (``parameter_set="default"``)."""
         return [{}, {"lowpass": False}]
 
     def fit_signals(self, low: Signals, high: Signals) -> None:
@@ -239,18 +229,8 @@ class DNNSuperResolver(SuperResolverMixin, TorchEstimator):
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Small, fast settings for tests and examples.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-            A one-layer network on 32-sample patches, and a two-layer one with dropout
-            and non-overlapping windows.
+        """Test settings (``parameter_set="default"``): a one-layer network on 32-sample patches,
+        and a two-layer one with dropout and non-overlapping windows.
         """
         tiny = {
             "patch_length": 32,
@@ -273,14 +253,14 @@ class DNNSuperResolver(SuperResolverMixin, TorchEstimator):
     def fit_signals(self, low: Signals, high: Signals) -> None:
         """Train the network on spline-upsampled ``low`` against ``high``."""
         self._overlap()
-        if not self._warm():
+        if not self.continues_training():
             self.scale_ = self.signal_scale(high)
 
         def tensors(arrays) -> list[torch.Tensor]:
-            return [torch.as_tensor(np.asarray(a, dtype=np.float32) / self.scale_) for a in arrays]
+            return [torch.from_numpy(self.normalize(a)) for a in arrays]
 
         inputs, targets = tensors(self.spline(low, high.lengths)), tensors(high.arrays)
-        self.run_training((inputs, targets), self._seed())
+        self.run_training((inputs, targets))
 
     def build_module(self) -> DenseDNN:
         """The dense network on flattened patches of every channel."""
@@ -312,16 +292,15 @@ class DNNSuperResolver(SuperResolverMixin, TorchEstimator):
     def predict_signals(self, low: Signals) -> list[np.ndarray]:
         """The network on overlapping windows of the spline, cross-faded."""
         size = int(self.patch_length)
-        scale = np.float32(self.scale_)
+        dtype = low.series(0).dtype
         upsampled = self.spline(low)
         with self.inference() as device:
 
             def forward(x: np.ndarray) -> np.ndarray:
                 n, channels, length = x.shape
-                x = np.pad(x / scale, ((0, 0), (0, 0), (0, size - length)))
-                batch = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
-                out = self.module_(batch.flatten(1)).float().cpu().numpy()
-                return out.reshape(n, channels, size)[..., :length] * scale
+                x = np.pad(self.normalize(x), ((0, 0), (0, 0), (0, size - length)))
+                out = self.module_(torch.from_numpy(x).to(device).flatten(1)).float().cpu()
+                return self.denormalize(out.numpy().reshape(n, channels, size)[..., :length], dtype)
 
             outputs = self.forward_windows(
                 low.lengths * self.ratio_,
@@ -330,7 +309,7 @@ class DNNSuperResolver(SuperResolverMixin, TorchEstimator):
                 window=size,
                 overlap=self._overlap(),
             )
-            return [out.astype(np.float32, copy=False) for out in outputs]
+            return list(outputs)
 
 
 document_engine_params(DNNSuperResolver)
@@ -447,17 +426,8 @@ class ConvSuperResolver(UNetSuperResolver):
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Small, fast settings for tests and examples.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-            A tiny U-Net, and a deeper one without skip connections.
+        """Test settings (``parameter_set="default"``): a tiny U-Net, and a deeper one without skip
+        connections.
         """
         tiny = {
             "depth": 2,

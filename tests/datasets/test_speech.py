@@ -105,7 +105,9 @@ def test_min_seconds_drops_short_prompts(tmp_path):
     data = load_speech(VOICE, max_files=4, min_seconds=3.0, cache=False)
     assert len(data.signals) == 4
     assert min(len(s) for s in data.signals) >= 3.0 * 16000
-    with pytest.raises(ValueError, match="min_seconds must be >= 0"):
+    with pytest.raises(
+        ValueError, match=r"'min_seconds' .* must be a float in the range \[0.0, inf\)"
+    ):
         load_speech(VOICE, min_seconds=-1.0)
 
 
@@ -187,9 +189,9 @@ def test_missing_g722_package_names_the_extra(tmp_path, monkeypatch):
     [
         ({"voices": "en"}, r"Unknown voice\(s\) \['en'\]"),
         ({"voices": []}, "voices is empty"),
-        ({"rate": 0}, "rate must be a positive integer"),
-        ({"max_files": 0}, "max_files must be a positive integer"),
-        ({"min_seconds": float("nan")}, "min_seconds must be a finite number"),
+        ({"rate": 0}, r"'rate' parameter of load_speech must be an int in the range \[1, inf\)"),
+        ({"max_files": 0}, "'max_files' parameter of load_speech must be an int"),
+        ({"min_seconds": float("nan")}, "'min_seconds' parameter of load_speech must be a float"),
     ],
 )
 def test_bad_arguments(kwargs, match):

@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 import tsfilm
 from tsfilm import TFiLMSuperResolver
 from tsfilm.estimators import grid_windows, random_windows
+from tsfilm.metrics import snr
 from tsfilm.registry import list_models
 
 TINY = TFiLMSuperResolver.get_test_params()[0]
@@ -259,3 +260,71 @@ def test_fit_does_not_change_parameters_or_set_public_non_fitted_attributes():
     assert est.get_params() == before
     added = set(vars(est)) - attributes
     assert all(name.endswith("_") or name.startswith("_") for name in added), added
+
+
+# ---------------------------------------------------------------------- precision
+def _conv_output_dtypes(module: torch.nn.Module, run) -> set:
+    dtypes: list = []
+    hooks = [
+        layer.register_forward_hook(lambda _m, _i, out: dtypes.append(out.dtype))
+        for layer in module.modules()
+        if isinstance(layer, torch.nn.Conv1d)
+    ]
+    try:
+        run()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return set(dtypes)
+
+
+def test_bfloat16_prediction_runs_in_bfloat16_and_stays_close_to_float32():
+    X = _signals()
+    est = TFiLMSuperResolver(ratio=2, **TINY).fit(X)
+    reference = est.predict(X[:, ::2])
+    est.set_params(precision="bfloat16")
+    assert _conv_output_dtypes(est.module_, lambda: est.predict(X[:, ::2])) == {torch.bfloat16}
+    low = est.predict(X[:, ::2])
+    assert low.dtype == np.float32
+    assert not np.array_equal(low, reference)  # it did run in bfloat16
+    assert snr(reference, low) > 25
+
+
+def test_bfloat16_training_uses_autocast_and_learns(monkeypatch):
+    autocast = []
+    original = TFiLMSuperResolver.compute_loss
+
+    def spy(self, module, batch):
+        autocast.append(torch.is_autocast_enabled("cpu"))
+        return original(self, module, batch)
+
+    monkeypatch.setattr(TFiLMSuperResolver, "compute_loss", spy)
+    X = _signals(n=16, length=256)
+    params = {**TINY, "max_epochs": 8, "learning_rate": 3e-3, "patience": None}
+    est = TFiLMSuperResolver(ratio=2, **params, precision="bfloat16", device="cpu").fit(X)
+    assert autocast and all(autocast)
+    losses = [h["train_loss"] for h in est.history_]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+
+
+def test_bfloat16_classifier_probabilities_stay_close_to_float32():
+    from tsfilm import TFiLMSequenceClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 48)).astype(np.float32)
+    y = np.repeat([0, 1], 8)
+    X[y == 1] += np.sin(np.linspace(0, 12, 48)).astype(np.float32)
+    clf = TFiLMSequenceClassifier(**TFiLMSequenceClassifier.get_test_params()[0]).fit(X, y)
+    reference = clf.predict_proba(X)
+    low = clf.set_params(precision="bfloat16").predict_proba(X)
+    assert not np.array_equal(low, reference)
+    np.testing.assert_allclose(low, reference, atol=0.05)
+
+
+def test_verbose_shows_a_progress_bar_and_silence_is_the_default(capsys):
+    X = _signals()
+    TFiLMSuperResolver(ratio=2, **TINY).fit(X)
+    assert capsys.readouterr().err == ""
+    TFiLMSuperResolver(ratio=2, **{**TINY, "verbose": 1}).fit(X)
+    err = capsys.readouterr().err
+    assert "TFiLMSuperResolver" in err and "2/2" in err and "loss=" in err

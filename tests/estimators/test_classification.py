@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
@@ -141,6 +140,21 @@ def test_scores_do_not_depend_on_the_other_series_of_the_call(fitted):
     np.testing.assert_array_equal(clf.decision_function(X[::-1]), full[::-1])
 
 
+def test_one_series_costs_a_few_rows_not_a_batch(fitted, monkeypatch):
+    clf, X, _ = fitted
+    clf = clone(clf).set_params(batch_size=64).fit(*fitted[1:])
+    rows = []
+    original = type(clf.module_).forward
+
+    def spy(module, x, mask=None):
+        rows.append(x.shape[0])
+        return original(module, x, mask)
+
+    monkeypatch.setattr(type(clf.module_), "forward", spy)
+    clf.predict(X[:1])
+    assert rows == [8]
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.integers(0, 39), min_size=1, max_size=40))
 def test_scores_of_any_selection_match(fitted, rows):
@@ -264,12 +278,3 @@ def test_predict_before_fit_raises_not_fitted():
     for method in ("predict", "predict_proba", "decision_function", "embed"):
         with pytest.raises(NotFittedError):
             getattr(TFiLMSequenceClassifier(), method)(X)
-
-
-def test_bfloat16_precision_trains():
-    X, y = _waves(n=16)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # autocast may warn about unsupported CPU ops
-        clf = TFiLMSequenceClassifier(**{**TINY, "precision": "bfloat16", "max_epochs": 1})
-        proba = clf.fit(X, y).predict_proba(X)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0)

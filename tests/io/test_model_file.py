@@ -6,9 +6,13 @@ model registered later is covered without editing this file.
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -70,11 +74,16 @@ def fitted() -> TorchEstimator:
     return est
 
 
+def _document(path) -> dict:
+    """The JSON document of the model file at ``path``."""
+    with safe_open(str(path), framework="pt") as handle:
+        return json.loads(handle.metadata()["tsfilm"])
+
+
 def _rewrite(path, **changes) -> None:
     """Change entries of the JSON document of the model file at ``path``."""
-    with safe_open(str(path), framework="pt") as handle:
-        document = json.loads(handle.metadata()["tsfilm"])
-    save_file(load_file(str(path)), str(path), metadata={"tsfilm": json.dumps(document | changes)})
+    document = _document(path) | changes
+    save_file(load_file(str(path)), str(path), metadata={"tsfilm": json.dumps(document)})
 
 
 # --- round trips ------------------------------------------------------------------------
@@ -86,8 +95,10 @@ def test_every_registered_network_round_trips(info, tmp_path):
     outputs = _fit_and_predict(est, info.task)
     path = tmp_path / "model.tsfilm"
     est.save(path)
+    rng_state = torch.random.get_rng_state()
     loaded = tsfilm.load(path)
 
+    assert torch.equal(torch.random.get_rng_state(), rng_state)  # load draws no random numbers
     assert type(loaded) is info.cls
     np.testing.assert_equal(loaded.get_params(), est.get_params())  # NaN markers included
     for name in info.cls._saved_attributes:
@@ -241,3 +252,199 @@ def test_an_unfitted_estimator_is_refused(tmp_path):
     with pytest.raises(NotFittedError):
         tsfilm.save(tsfilm.TFiLMSuperResolver(), tmp_path / "m.tsfilm")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- reproducibility, devices and dtypes ----------------------------------------------------
+
+
+def test_the_same_random_state_gives_the_same_weights_and_leaves_torchs_rng_alone(tmp_path):
+    rng_state = torch.random.get_rng_state()
+    for name in ("a", "b"):
+        est = _small(tsfilm.TFiLMSuperResolver)
+        _fit_and_predict(est, "super_resolution")
+        est.save(tmp_path / f"{name}.tsfilm")
+        tsfilm.load(tmp_path / f"{name}.tsfilm")
+    assert torch.equal(torch.random.get_rng_state(), rng_state)
+    a, b = load_file(str(tmp_path / "a.tsfilm")), load_file(str(tmp_path / "b.tsfilm"))
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_torch_device_parameter_is_saved_as_its_name(tmp_path):
+    est = _small(tsfilm.TFiLMSuperResolver, device=torch.device("cpu"))
+    _fit_and_predict(est, "super_resolution")
+    est.save(tmp_path / "m.tsfilm")
+    assert tsfilm.load(tmp_path / "m.tsfilm").device == "cpu"
+
+
+@pytest.mark.parametrize("device", ["cuda:99", "meta", "mps", "cuda"])
+def test_a_device_not_available_here_loads_as_auto_with_a_warning(fitted, tmp_path, device):
+    """A model trained on a GPU predicts on a machine without one."""
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("MPS is available here")
+    path = tmp_path / "m.tsfilm"
+    fitted.save(path)
+    _rewrite(path, params=_document(path)["params"] | {"device": device})
+    with pytest.warns(UserWarning, match=f"device='{device}', not available here.*'auto'"):
+        loaded = tsfilm.load(path)
+    assert loaded.device == "auto"
+    low = _signals()[:, ::2]
+    np.testing.assert_array_equal(loaded.predict(low), fitted.predict(low))
+
+
+def test_more_threads_than_this_machine_has_load_as_none_with_a_warning(fitted, tmp_path):
+    path = tmp_path / "m.tsfilm"
+    fitted.save(path)
+    _rewrite(path, params=_document(path)["params"] | {"n_threads": 10**6})
+    with pytest.warns(UserWarning, match="n_threads=1000000"):
+        assert tsfilm.load(path).n_threads is None
+
+
+@pytest.mark.parametrize("dtype", ["<U5", "<U3", object])
+def test_string_labels_keep_their_dtype(tmp_path, dtype):
+    clf = _small(tsfilm.TFiLMSequenceClassifier)
+    X = _signals(n=12, length=40)
+    y = np.array(_LABELS, dtype=dtype)
+    X[y == "pos"] *= -1
+    clf.fit(X, y)
+    clf.save(tmp_path / "clf.tsfilm")
+    loaded = tsfilm.load(tmp_path / "clf.tsfilm")
+    assert loaded.classes_.dtype == clf.classes_.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    assert loaded.predict(X).dtype == clf.predict(X).dtype
+
+
+def test_bool_and_integer_labels_keep_their_dtype(tmp_path):
+    X = _signals(n=12, length=40)
+    for y in (np.array([True, False] * 6), np.array([3, 7] * 6, dtype=np.int32)):
+        clf = _small(tsfilm.TFiLMSequenceClassifier).fit(X, y)
+        clf.save(tmp_path / "clf.tsfilm")
+        loaded = tsfilm.load(tmp_path / "clf.tsfilm")
+        assert loaded.classes_.dtype == y.dtype
+        np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+
+
+# --- how save writes ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_a_model_file_gets_the_permissions_of_any_new_file(fitted, tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        fitted.save(tmp_path / "m.tsfilm")
+        (tmp_path / "plain").write_bytes(b"")
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "m.tsfilm").stat().st_mode)
+    assert mode == 0o666 & ~umask == stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+
+
+def test_save_flushes_the_file_before_the_rename_and_the_folder_after(
+    fitted, tmp_path, monkeypatch
+):
+    events = []
+    fsync, replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append(("fsync", fd)) or fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda a, b: events.append(("replace",)) or replace(a, b))
+    fitted.save(tmp_path / "m.tsfilm")
+    kinds = [event[0] for event in events]
+    assert kinds[:2] == ["fsync", "replace"]
+    if sys.platform != "win32":
+        assert kinds == ["fsync", "replace", "fsync"]  # the folder, so the rename lasts
+
+
+@pytest.mark.parametrize("error", [OSError("No space left on device"), KeyboardInterrupt()])
+def test_a_failed_write_leaves_no_temporary_file_and_keeps_the_old_one(
+    fitted, tmp_path, monkeypatch, error
+):
+    path = tmp_path / "m.tsfilm"
+    fitted.save(path)
+    before = path.read_bytes()
+
+    def failing_save_file(tensors, filename, metadata=None):
+        Path(filename).write_bytes(b"partial")
+        raise error
+
+    monkeypatch.setattr(model_file, "save_file", failing_save_file)
+    with pytest.raises(type(error)):
+        fitted.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.tsfilm"]
+
+
+def test_a_folder_or_a_missing_folder_is_refused_before_writing(fitted, tmp_path):
+    with pytest.raises(ValueError, match="is a folder; give a file name"):
+        fitted.save(tmp_path)
+    with pytest.raises(FileNotFoundError, match="its folder does not exist"):
+        fitted.save(tmp_path / "missing" / "m.tsfilm")
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="its folder does not exist"):
+        fitted.save(tmp_path / "file" / "m.tsfilm")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_non_finite_weights_are_refused_by_save(fitted, tmp_path):
+    broken = copy.deepcopy(fitted)
+    with torch.no_grad():
+        next(broken.module_.parameters()).view(-1)[0] = float("nan")
+    with pytest.raises(ValueError, match=r"weight '.*' holds NaN or infinite values"):
+        broken.save(tmp_path / "m.tsfilm")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_refuses_what_load_would_refuse(fitted, tmp_path):
+    broken = copy.deepcopy(fitted)
+    broken.depth = 0  # changed after fitting: no longer the network's depth
+    with pytest.raises(ValueError, match=r"load would refuse the file.*'depth' parameter"):
+        broken.save(tmp_path / "m.tsfilm")
+    broken = copy.deepcopy(fitted)
+    broken.n_epochs_ = 99
+    with pytest.raises(ValueError, match=r"n_epochs_ != len\(history_\)"):
+        broken.save(tmp_path / "m.tsfilm")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_one_dimensional_arrays_of_plain_dtypes_are_saved(fitted, tmp_path):
+    for value in (np.zeros((2, 2)), np.array([object()], dtype=object), np.array([1j])):
+        est = copy.deepcopy(fitted)
+        est.scale_ = value
+        with pytest.raises(TypeError, match="attribute scale_ is an array"):
+            est.save(tmp_path / "m.tsfilm")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- load's checks, also under python -O ------------------------------------------------
+
+
+def test_load_refuses_a_file_whose_network_does_not_match_its_hyper_parameters(fitted, tmp_path):
+    path = tmp_path / "m.tsfilm"
+    fitted.save(path)
+    _rewrite(path, params=_document(path)["params"] | {"depth": 3})
+    with pytest.raises(ValueError, match=r"not a tsfilm model file .*tensor"):
+        tsfilm.load(path)
+
+
+@pytest.mark.slow
+def test_load_checks_hold_under_python_optimize(fitted, tmp_path):
+    """No check is an assert: they hold in ``python -O`` (a fresh process, a few seconds)."""
+    path = tmp_path / "m.tsfilm"
+    fitted.save(path)
+    _rewrite(path, fitted=_document(path)["fitted"] | {"module_": 1})
+    code = (
+        "import sys, tsfilm\n"
+        "assert not __debug__\n"
+        "try:\n"
+        "    tsfilm.load(sys.argv[1])\n"
+        "except ValueError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-O", "-c", code, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "is not a tsfilm model file" in result.stdout
+    assert "does not save ['module_']" in result.stdout

@@ -15,6 +15,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from tsfilm.preprocessing import TextTokenizer
 from tsfilm.preprocessing.text import PAD_TOKEN, UNK_TOKEN, check_texts
+from tsfilm.validation import InvalidParameterError
 
 DOCS = ["The cat sat.", "The dog sat!", "the cat, the dog"]
 
@@ -113,16 +114,16 @@ def test_bad_documents_are_refused_clearly(bad, error, match):
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"tokenizer": "bpe"}, "tokenizer must be one of"),
-        ({"max_vocabulary": 0}, "max_vocabulary"),
-        ({"min_count": 1.5}, "min_count"),
-        ({"max_length": True}, "max_length"),
-        ({"lowercase": "yes"}, "lowercase"),
+        ({"tokenizer": "bpe"}, "'tokenizer' parameter of TextTokenizer"),
+        ({"max_vocabulary": 0}, "'max_vocabulary' parameter"),
+        ({"min_count": 1.5}, "'min_count' parameter"),
+        ({"max_length": True}, "'max_length' parameter"),
+        ({"lowercase": "yes"}, "'lowercase' parameter"),
     ],
 )
 def test_bad_parameters_are_refused_in_fit(params, match):
     tok = TextTokenizer(**params)  # __init__ only stores
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InvalidParameterError, match=match):
         tok.fit(DOCS)
 
 

@@ -1,31 +1,51 @@
-"""Where the loaders keep their prepared arrays between calls.
+"""What the loaders share: finding an installed data file, and caching prepared arrays.
 
-Each cache entry is one ``.npz`` file named after the loader and a hash of everything
-that decides its content: the loader's parameters, a fingerprint of the source files and
-:data:`FORMAT_VERSION`. Changing any of them makes a new entry, so a stale entry is never
-read. Entries hold plain arrays only (``allow_pickle=False``), so reading a cache file
-cannot run code, and they are written atomically, so a crash or a concurrent writer never
-leaves a half-written entry behind.
+Each cache entry is one ``.npz`` file named after the loader and a hash of everything that
+decides its content: the loader's parameters, a fingerprint of the source files and
+:data:`FORMAT_VERSION`, so a stale entry is never read. Entries hold plain arrays only
+(``allow_pickle=False``), so reading one cannot run code, and are written atomically, so a
+crash or a concurrent writer never leaves a half-written entry behind.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
-import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tsfilm.io._atomic import atomic_path
 
 #: Bump when the layout or the preparation of any cached array changes.
 FORMAT_VERSION = 1
 
 #: Environment variable that overrides the default cache folder.
 CACHE_DIR_ENV = "TSFILM_CACHE_DIR"
+
+
+def package_file(distribution: str, member: str, install: str, what: str) -> Path:
+    """The path of ``member`` in an installed distribution, or an error naming ``install``."""
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ModuleNotFoundError(
+            f"{what} ships in the {distribution} package, which is not installed. "
+            f"Install it with: {install}",
+            name=distribution.replace("-", "_"),
+        ) from exc
+    path = Path(str(dist.locate_file(member)))
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{distribution} {dist.version} is installed but {member} is missing "
+            f"(looked at {path}). Reinstall it with: {install}"
+        )
+    return path
 
 
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -39,9 +59,8 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     Returns
     -------
     pathlib.Path
-        ``cache_dir`` if given, else ``$TSFILM_CACHE_DIR`` if set, else
-        ``platformdirs.user_cache_dir("tsfilm")``, with ``datasets`` appended in the
-        last two cases. The folder is not created here.
+        ``cache_dir`` if given, else ``$TSFILM_CACHE_DIR/datasets`` if that variable is
+        set, else ``platformdirs.user_cache_dir("tsfilm")/datasets``. Not created here.
 
     Examples
     --------
@@ -61,30 +80,7 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
 def cache_path(
     name: str, params: Mapping[str, Any], cache_dir: str | os.PathLike[str] | None = None
 ) -> Path:
-    """Return the cache file for a loader called with ``params``.
-
-    Parameters
-    ----------
-    name : str
-        Loader name, used as the file name prefix.
-    params : mapping
-        JSON-serialisable description of everything the cached arrays depend on.
-    cache_dir : str or path-like, optional
-        See :func:`cache_root`.
-
-    Returns
-    -------
-    pathlib.Path
-        ``<root>/<name>-<hash>.npz``, where the hash covers ``name``, ``params`` and
-        :data:`FORMAT_VERSION`.
-
-    Examples
-    --------
-    >>> a = cache_path("speech", {"rate": 16000}, "/tmp/c")
-    >>> b = cache_path("speech", {"rate": 8000}, "/tmp/c")
-    >>> a.name.startswith("speech-") and a.suffix == ".npz" and a != b
-    True
-    """
+    """Return ``<root>/<name>-<hash>.npz``, hashing ``name``, JSON ``params`` and the format."""
     key = json.dumps(
         {"name": name, "format": FORMAT_VERSION, "params": params},
         sort_keys=True,
@@ -95,19 +91,7 @@ def cache_path(
 
 
 def read_cache(path: Path) -> dict[str, np.ndarray] | None:
-    """Read a cache entry written by :func:`write_cache`.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        Cache file.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray or None
-        The stored arrays, or None when the file is absent or unreadable (a damaged
-        entry is treated as a miss and rebuilt, never as an error).
-    """
+    """The arrays of a cache entry, or None when it is absent or damaged (then rebuilt)."""
     try:
         with np.load(path, allow_pickle=False) as stored:
             return {key: stored[key] for key in stored.files}
@@ -116,33 +100,33 @@ def read_cache(path: Path) -> dict[str, np.ndarray] | None:
 
 
 def write_cache(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    """Write arrays to a cache entry atomically.
+    """Write a cache entry atomically (a temporary file, then ``os.replace``).
 
-    The arrays go to a temporary file in the same folder, which then replaces ``path``
-    in one step (``os.replace``), so readers see either no entry or a complete one.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        Cache file; its folder is created when missing.
-    arrays : mapping of str to numpy.ndarray
-        Arrays to store. Object arrays are refused, since they would need pickle.
-
-    Raises
-    ------
-    ValueError
-        If an array has dtype object.
+    Object arrays are refused with a ValueError, since they would need pickle.
     """
     for key, value in arrays.items():
         if np.asarray(value).dtype == object:
             raise ValueError(f"cache array {key!r} has dtype object; store str or numbers.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            # Object arrays were refused above, so nothing here needs pickle.
-            np.savez(handle, **arrays)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def cached(
+    name: str,
+    params: Mapping[str, Any],
+    build: Callable[[], dict[str, np.ndarray]],
+    keys: Collection[str],
+    cache: bool,
+    cache_dir: str | os.PathLike[str] | None,
+) -> dict[str, np.ndarray]:
+    """The entry for ``params`` if it holds exactly ``keys``, else ``build()``, stored."""
+    if not cache:
+        return build()
+    path = cache_path(name, params, cache_dir)
+    stored = read_cache(path)
+    if stored is not None and set(stored) == set(keys):
+        return stored
+    arrays = build()
+    write_cache(path, arrays)
+    return arrays

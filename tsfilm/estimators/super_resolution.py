@@ -91,7 +91,7 @@ class SuperResolverMixin(RegressorMixin):
     """
 
     _parameter_constraints: ClassVar[dict[str, list]] = {
-        "ratio": [int_at_least(1), None],
+        "ratio": [int_at_least(2), None],
         "lowpass": ["boolean"],
     }
 
@@ -181,12 +181,7 @@ class SuperResolverMixin(RegressorMixin):
                     "ratio: pass ratio=... (or give the pairs as fit(X_low, y_high))."
                 )
             high = check_signals(X, name="X", min_length=2)
-            degraded = (
-                degrade(high.arrays, self.ratio, lowpass=self.lowpass)
-                if high.is_dense
-                else [degrade(a, self.ratio, lowpass=self.lowpass) for a in high.arrays]
-            )
-            return Signals(degraded, high.layout), high, int(self.ratio)
+            return self._degrade(high, int(self.ratio)), high, int(self.ratio)
         low = check_signals(X, name="X")
         shape = None if isinstance(y, (list, tuple)) else np.asarray(y).shape
         if shape is not None and (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
@@ -196,6 +191,20 @@ class SuperResolverMixin(RegressorMixin):
                 "with n_high = ratio * n_low."
             )
         high = check_signals(y, name="y", min_length=2)
+        ratio = self._pair_ratio(low, high)
+        if self.ratio is not None and ratio != self.ratio:
+            raise ValueError(f"ratio={self.ratio} but the shapes of X and y give ratio {ratio}.")
+        return low, high, ratio
+
+    def _degrade(self, high: Signals, ratio: int) -> Signals:
+        """The low-rate signals that ``fit(X_high)`` trains from."""
+        if high.is_dense:
+            return Signals(degrade(high.arrays, ratio, lowpass=self.lowpass), high.layout)
+        return Signals([degrade(a, ratio, lowpass=self.lowpass) for a in high.arrays], high.layout)
+
+    @staticmethod
+    def _pair_ratio(low: Signals, high: Signals) -> int:
+        """The one integer ratio between paired low- and high-rate signals."""
         if low.n_series != high.n_series:
             raise ValueError(
                 f"X has {low.n_series} series but y has {high.n_series}; they must be paired."
@@ -218,9 +227,7 @@ class SuperResolverMixin(RegressorMixin):
         ratio = ratios.pop()
         if ratio < 2:
             raise ValueError("y must be longer than X (ratio >= 2) for super-resolution.")
-        if self.ratio is not None and ratio != self.ratio:
-            raise ValueError(f"ratio={self.ratio} but the shapes of X and y give ratio {ratio}.")
-        return low, high, ratio
+        return ratio
 
     def _continues_fit(self, ratio: int, high: Signals) -> bool:
         """Whether ``fit`` continues a fitted model (``warm_start``), on matching data."""
@@ -237,6 +244,9 @@ class SuperResolverMixin(RegressorMixin):
     def signal_scale(signals: Signals) -> float:
         """Root mean square of the signals (1.0 for silence).
 
+        Computed relative to the peak, so that signals beyond float32's range (or whose
+        squares overflow float64) still give a finite scale.
+
         Parameters
         ----------
         signals : Signals
@@ -247,10 +257,21 @@ class SuperResolverMixin(RegressorMixin):
         float
             The root mean square over every sample of every series.
         """
-        rms = float(
-            np.sqrt(np.mean([np.mean(np.square(a, dtype=np.float64)) for a in signals.arrays]))
+        peak = max(float(np.max(np.abs(a))) for a in signals.arrays)
+        if peak == 0:
+            return 1.0
+        mean_square = np.mean(
+            [np.mean(np.square(np.asarray(a, dtype=np.float64) / peak)) for a in signals.arrays]
         )
-        return rms if rms > 0 else 1.0
+        return peak * float(np.sqrt(mean_square))
+
+    def normalize(self, x: np.ndarray) -> np.ndarray:
+        """``x / scale_`` as the float32 a network reads (divided in ``x``'s precision)."""
+        return np.ascontiguousarray(np.asarray(x) / self.scale_, dtype=np.float32)
+
+    def denormalize(self, y: np.ndarray, dtype) -> np.ndarray:
+        """A network's output times ``scale_``, in ``dtype`` (the input's float type)."""
+        return np.asarray(y, dtype=dtype) * np.asarray(self.scale_, dtype=dtype)
 
     def spline(self, low: Signals, lengths=None) -> np.ndarray | list[np.ndarray]:
         """Cubic-spline up-sampling of validated signals by ``ratio_``.
@@ -298,15 +319,16 @@ class SuperResolverMixin(RegressorMixin):
         out = self.predict(arr[None, None, :] if arr.ndim == 1 else arr[None])
         return out[0, 0] if arr.ndim == 1 else out[0]
 
-    def score(self, X, y, sample_weight=None) -> float:
-        """Mean signal-to-noise ratio (dB) of ``predict(X)`` against ``y``.
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Mean signal-to-noise ratio (dB) of the up-sampled ``X`` against ``y``.
 
         Parameters
         ----------
-        X : array-like of shape (n_series, n_low) or (n_series, n_channels, n_low)
-            Low-rate signals.
-        y : array-like of shape (n_series, n_high) or (n_series, n_channels, n_high)
-            High-rate references.
+        X : array-like of shape (n_series, n_low) or (n_series, n_channels, n_low), or list
+            Low-rate signals; with ``y=None``, high-rate signals, degraded as
+            ``fit(X_high)`` does (so ``GridSearchCV`` works on high-rate data alone).
+        y : array-like of shape (n_series, n_high) or (n_series, n_channels, n_high), or None
+            High-rate references, paired with ``X`` as in ``fit``.
         sample_weight : None
             Not supported; present for the scikit-learn signature.
 
@@ -314,17 +336,34 @@ class SuperResolverMixin(RegressorMixin):
         -------
         float
             Mean SNR in dB over the series (higher is better).
+
+        Raises
+        ------
+        ValueError
+            If ``y`` is not paired with ``X`` at the fitted ratio (other number of series,
+            channels or lengths).
         """
         from tsfilm.metrics import snr
 
         if sample_weight is not None:
             raise ValueError("score does not support sample_weight.")
-        y_true = check_signals(y, name="y")
-        y_pred = check_signals(self.predict(X), name="y_pred")
+        check_is_fitted(self)
+        if y is None:
+            high = check_signals(X, name="X", min_length=2)
+            low = self._degrade(high, self.ratio_)
+        else:
+            low, high = check_signals(X, name="X"), check_signals(y, name="y", min_length=2)
+            if self._pair_ratio(low, high) != self.ratio_:
+                raise ValueError(
+                    f"y is not paired with X at the fitted ratio {self.ratio_}: X lengths "
+                    f"{sorted(set(low.lengths.tolist()))[:4]}, y lengths "
+                    f"{sorted(set(high.lengths.tolist()))[:4]}."
+                )
+        y_pred = check_signals(self.predict(low.restore(low.arrays)), name="y_pred")
         scores = []
-        for a, b in zip(y_true.arrays, y_pred.arrays, strict=True):
-            n = min(a.shape[-1], b.shape[-1])  # degrade's ceil leaves up to r - 1 extra samples
-            scores.append(snr(a[None, :, :n], b[None, :, :n]))
+        for a, b in zip(high.arrays, y_pred.arrays, strict=True):
+            n = a.shape[-1]  # degrade's ceil leaves up to r - 1 extra predicted samples
+            scores.append(snr(a[None], b[None, :, :n]))
         return float(np.mean(scores))
 
 
@@ -364,14 +403,14 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
     # ------------------------------------------------------------------ fit
     def fit_signals(self, low: Signals, high: Signals) -> None:
         """Train the network on spline-upsampled ``low`` against ``high``."""
-        if not self._warm():
+        if not self.continues_training():
             self.scale_ = self.signal_scale(high)
         inputs = self._tensors(self.spline(low, high.lengths))
         targets = self._tensors(high.arrays)
-        self.run_training((inputs, targets), self._seed())
+        self.run_training((inputs, targets))
 
     def _tensors(self, arrays) -> list[torch.Tensor]:
-        return [torch.as_tensor(np.asarray(a, dtype=np.float32) / self.scale_) for a in arrays]
+        return [torch.from_numpy(self.normalize(a)) for a in arrays]
 
     def build_module(self) -> TFiLMUNet:
         """The U-Net, from the hyper-parameters and ``n_channels_``."""
@@ -397,21 +436,21 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
     def predict_signals(self, low: Signals) -> list[np.ndarray]:
         """Spline-upsample and run the network in overlapping chunks, batched."""
         chunk = int(self.chunk_length or 4 * self.patch_length)
+        dtype = low.series(0).dtype
         with self.inference() as device:
 
             def forward(x: np.ndarray) -> np.ndarray:
-                batch = torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32) / self.scale_)
-                return self.module_(batch.to(device)).float().cpu().numpy() * np.float32(
-                    self.scale_
-                )
+                batch = torch.from_numpy(self.normalize(x)).to(device)
+                return self.denormalize(self.module_(batch).float().cpu().numpy(), dtype)
 
             def window(i: int, start: int, stop: int) -> np.ndarray:
                 return self._spline_span(low.series(i), start, stop)
 
-            outputs = self.forward_windows(
-                low.lengths * self.ratio_, window, forward, window=chunk, overlap=chunk // 8
+            return list(
+                self.forward_windows(
+                    low.lengths * self.ratio_, window, forward, window=chunk, overlap=chunk // 8
+                )
             )
-            return [out.astype(np.float32, copy=False) for out in outputs]
 
     def _spline_span(self, x_low: np.ndarray, start: int, stop: int) -> np.ndarray:
         """The spline-upsampled signal on [start, stop) at the high rate, from a window of
@@ -575,17 +614,8 @@ class TFiLMSuperResolver(UNetSuperResolver):
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Small, fast settings for tests and examples.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-            Two settings: a tiny U-Net, and a deeper one with GRU scale-only TFiLM.
+        """Test settings (``parameter_set="default"``): a tiny U-Net, and a deeper one with GRU
+        scale-only TFiLM.
         """
         tiny = {
             "depth": 2,

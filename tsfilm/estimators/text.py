@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from tsfilm.estimators._base import document_engine_params
@@ -42,11 +41,7 @@ class TextInputMixin:
 
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **BaseSequenceClassifier._parameter_constraints,
-        "tokenizer": [StrOptions({"word", "char", "byte"})],
-        "max_vocabulary": [int_at_least(1), None],
-        "min_count": [int_at_least(1)],
-        "max_length": [int_at_least(1), None],
-        "lowercase": ["boolean"],
+        **TextTokenizer._parameter_constraints,
         "embedding_dim": [int_at_least(1)],
     }
     _saved_attributes: ClassVar[tuple[str, ...]] = (
@@ -90,7 +85,7 @@ class TextInputMixin:
     def encode(self, X: Any, *, fitting: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Token ids padded to the longest document, and the documents' lengths."""
         texts = check_texts(X, name="X")
-        if fitting and not self._warm():
+        if fitting and not self.continues_training():
             tokenizer = TextTokenizer(**self._tokenizer_params()).fit(texts)
             self.tokens_ = tokenizer.tokens_
         else:
@@ -252,18 +247,8 @@ class TFiLMTextClassifier(TextInputMixin, BaseSequenceClassifier):
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
-        """Small, fast settings for tests and examples.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Only "default" is defined.
-
-        Returns
-        -------
-        list of dict
-            Two settings: a two-layer TFiLM CNN on words, and a one-layer one on
-            characters with a GRU.
+        """Test settings (``parameter_set="default"``): a two-layer TFiLM CNN on words, and a
+        one-layer one on characters with a GRU.
         """
         tiny = {
             "max_length": 16,

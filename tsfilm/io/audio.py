@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 from scipy.signal import resample_poly
-from sklearn.utils._param_validation import validate_params
 
-from tsfilm.preprocessing._checks import int_at_least
+from tsfilm.io._atomic import atomic_path
+from tsfilm.validation import int_at_least, validate_params
 
 __all__ = ["read_audio", "resample_audio", "write_audio"]
 
@@ -230,13 +229,5 @@ def write_audio(
             f"{sorted(sf.available_subtypes(file_format))}."
         )
     frames = np.clip(data, -1.0, 1.0).T
-    tmp_path = path.with_name(f".{path.name}-{secrets.token_hex(6)}.tmp")
-    # Created by hand rather than with tempfile.mkstemp so that the finished file gets the
-    # usual permissions (0o666 minus the umask), not mkstemp's private 0o600.
-    os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    try:
-        sf.write(tmp_path, frames, rate, subtype=subtype, format=file_format)
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        sf.write(tmp, frames, rate, subtype=subtype, format=file_format)

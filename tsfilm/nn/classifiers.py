@@ -5,9 +5,6 @@ into (N, D, T) float features (token embedding for text, a 1x1 convolution or
 nothing for numeric series); the body maps them, with an optional padding mask,
 to class logits. Bodies: :class:`SmallCNN` (with or without TFiLM, the paper's
 text model and its baseline) and :class:`LSTMClassifier` (the LSTM baseline).
-
-Masks are bool tensors of shape (N, T), True for real steps; real steps come
-first in every row (padding only at the end) and every row has at least one.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from tsfilm.nn._checks import check_bool, check_int, check_option, check_real
+from tsfilm.nn._checks import check_bool, check_input, check_int, check_option, check_real
 from tsfilm.nn.tfilm import MODULATIONS, RNN_TYPES, TFiLM, _check_mask
 
 __all__ = [
@@ -26,13 +23,6 @@ __all__ = [
     "SmallCNN",
     "TokenEmbedding",
 ]
-
-
-def _check_input(x: torch.Tensor, channels: int) -> None:
-    if x.dim() != 3 or x.shape[1] != channels or x.shape[2] < 1:
-        raise ValueError(
-            f"Expected input of shape (N, C={channels}, T) with T >= 1, got {tuple(x.shape)}."
-        )
 
 
 class SmallCNN(nn.Module):
@@ -75,15 +65,6 @@ class SmallCNN(nn.Module):
     pool : int, default=2
         Max-pool size and stride between layers; 1 disables it.
 
-    Raises
-    ------
-    TypeError
-        If a size is not an int, ``dropout`` is not a real number, ``tfilm`` is not
-        a bool, or ``rnn``/``modulation`` is not a string.
-    ValueError
-        If a size is not positive, ``dropout`` is outside [0, 1), or ``rnn`` or
-        ``modulation`` is unknown.
-
     Examples
     --------
     >>> import torch
@@ -109,22 +90,16 @@ class SmallCNN(nn.Module):
         pool: int = 2,
     ) -> None:
         super().__init__()
-        in_channels = check_int(in_channels, "in_channels")
-        n_classes = check_int(n_classes, "n_classes")
-        n_filters = check_int(n_filters, "n_filters")
-        kernel_size = check_int(kernel_size, "kernel_size")
-        n_layers = check_int(n_layers, "n_layers")
-        block_length = check_int(block_length, "block_length")
+        self.in_channels = in_channels = check_int(in_channels, "in_channels")
+        self.n_classes = check_int(n_classes, "n_classes")
+        self.n_filters = n_filters = check_int(n_filters, "n_filters")
+        self.kernel_size = kernel_size = check_int(kernel_size, "kernel_size")
+        self.n_layers = n_layers = check_int(n_layers, "n_layers")
+        self.block_length = block_length = check_int(block_length, "block_length")
         rnn = check_option(rnn, "rnn", RNN_TYPES)
         modulation = check_option(modulation, "modulation", MODULATIONS)
         dropout = check_real(dropout, "dropout", 0, 1, closed="left")
-        self.in_channels = in_channels
-        self.n_classes = n_classes
-        self.n_filters = n_filters
-        self.kernel_size = kernel_size
-        self.n_layers = n_layers
         self.pool = check_int(pool, "pool")
-        self.block_length = block_length
         self.tfilm = check_bool(tfilm, "tfilm")
 
         # "Same" padding done by hand in forward: Conv1d(padding="same") warns for
@@ -139,7 +114,7 @@ class SmallCNN(nn.Module):
             for _ in range(n_layers if self.tfilm else 0)
         )
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(n_filters, n_classes)
+        self.classifier = nn.Linear(n_filters, self.n_classes)
 
     def features(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Globally max-pooled activations of the last (TFiLM) layer.
@@ -148,13 +123,13 @@ class SmallCNN(nn.Module):
         ----------
         x : torch.Tensor of shape (N, in_channels, T)
         mask : torch.Tensor of shape (N, T), dtype bool, optional
-            True for real steps (see the module docstring).
+            Padding mask, see :mod:`tsfilm.nn`.
 
         Returns
         -------
         torch.Tensor of shape (N, n_filters)
         """
-        _check_input(x, self.in_channels)
+        check_input(x, self.in_channels)
         if mask is not None:
             _check_mask(mask, x)
         h = x
@@ -187,17 +162,11 @@ class SmallCNN(nn.Module):
         ----------
         x : torch.Tensor of shape (N, in_channels, T)
         mask : torch.Tensor of shape (N, T), dtype bool, optional
-            True for real steps.
+            Padding mask, see :mod:`tsfilm.nn`.
 
         Returns
         -------
         torch.Tensor of shape (N, n_classes)
-
-        Raises
-        ------
-        ValueError
-            If ``x`` or ``mask`` has the wrong shape, or ``mask`` is not a prefix
-            mask with a real step in every row.
         """
         return self.classifier(self.dropout(self.features(x, mask)))
 
@@ -222,14 +191,6 @@ class LSTMClassifier(nn.Module):
         Run a second LSTM backwards in time.
     dropout : float, default=0.0
         Dropout rate before the linear layer.
-
-    Raises
-    ------
-    TypeError
-        If a size is not an int, ``bidirectional`` is not a bool, or ``dropout`` is
-        not a real number.
-    ValueError
-        If a size is not positive or ``dropout`` is outside [0, 1).
 
     Examples
     --------
@@ -271,13 +232,13 @@ class LSTMClassifier(nn.Module):
         ----------
         x : torch.Tensor of shape (N, in_channels, T)
         mask : torch.Tensor of shape (N, T), dtype bool, optional
-            True for real steps (see the module docstring).
+            Padding mask, see :mod:`tsfilm.nn`.
 
         Returns
         -------
         torch.Tensor of shape (N, hidden_size), (N, 2 * hidden_size) if bidirectional
         """
-        _check_input(x, self.in_channels)
+        check_input(x, self.in_channels)
         seq = x.transpose(1, 2)
         if mask is None:
             _, (h_n, _) = self.lstm(seq)
@@ -297,7 +258,7 @@ class LSTMClassifier(nn.Module):
         ----------
         x : torch.Tensor of shape (N, in_channels, T)
         mask : torch.Tensor of shape (N, T), dtype bool, optional
-            True for real steps.
+            Padding mask, see :mod:`tsfilm.nn`.
 
         Returns
         -------
@@ -319,13 +280,6 @@ class TokenEmbedding(nn.Module):
         Id whose embedding is zero and never trained, in ``[-vocab_size, vocab_size)``
         (negative ids count from the end, as in :class:`torch.nn.Embedding`).
 
-    Raises
-    ------
-    TypeError
-        If ``vocab_size``, ``embedding_dim`` or ``padding_idx`` is not an int.
-    ValueError
-        If a size is not positive or ``padding_idx`` is out of range.
-
     Examples
     --------
     >>> import torch
@@ -340,7 +294,6 @@ class TokenEmbedding(nn.Module):
         vocab_size = check_int(vocab_size, "vocab_size")
         embedding_dim = check_int(embedding_dim, "embedding_dim")
         if padding_idx is not None:
-            # torch.nn.Embedding accepts negative ids counted from the end.
             padding_idx = check_int(padding_idx, "padding_idx", -vocab_size, vocab_size - 1)
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
 
@@ -355,13 +308,6 @@ class TokenEmbedding(nn.Module):
         Returns
         -------
         torch.Tensor of shape (N, embedding_dim, T)
-
-        Raises
-        ------
-        TypeError
-            If ``x`` is not an integer tensor.
-        ValueError
-            If ``x`` is not 2-D.
         """
         if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
             raise TypeError(f"Token ids must be an integer tensor, got dtype {x.dtype}.")
@@ -406,7 +352,7 @@ class LinearFront(nn.Module):
         -------
         torch.Tensor of shape (N, out_channels, T)
         """
-        _check_input(x, self.proj.in_channels)
+        check_input(x, self.proj.in_channels)
         return self.proj(x)
 
 
@@ -454,7 +400,7 @@ class SequenceClassifierNet(nn.Module):
             Whatever the front takes, e.g. (N, T) token ids; (N, C, T) floats
             without a front.
         mask : torch.Tensor of shape (N, T), dtype bool, optional
-            True for real steps.
+            Padding mask, see :mod:`tsfilm.nn`.
 
         Returns
         -------

@@ -30,18 +30,9 @@ class DenseDNN(nn.Module):
     hidden_sizes : sequence of int, default=(2048, 2048)
         Width of every hidden layer; empty for a single linear layer.
     dropout : float, default=0.5
-        Dropout rate after every hidden layer.
+        Dropout rate after every hidden layer, in [0, 1).
     residual : bool, default=False
         Add the input to the output; needs ``in_features == out_features``.
-
-    Raises
-    ------
-    TypeError
-        If a size is not an int, ``dropout`` not a real number or ``residual`` not a
-        bool.
-    ValueError
-        If a size is not positive, ``dropout`` is outside [0, 1), or
-        ``residual=True`` with different input and output sizes.
 
     Examples
     --------
@@ -100,11 +91,6 @@ class DenseDNN(nn.Module):
         Returns
         -------
         torch.Tensor of shape (N, out_features)
-
-        Raises
-        ------
-        ValueError
-            If the last dimension of ``x`` is not ``in_features``.
         """
         if x.dim() < 1 or x.shape[-1] != self.in_features:
             raise ValueError(

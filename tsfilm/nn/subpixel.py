@@ -30,14 +30,6 @@ def subpixel_shuffle1d(x: torch.Tensor, ratio: int, order: str = "channel") -> t
     -------
     torch.Tensor of shape (N, C, T * ratio)
 
-    Raises
-    ------
-    TypeError
-        If ``ratio`` is not an int or ``order`` is not a string.
-    ValueError
-        If ``ratio < 1``, ``order`` is unknown, ``x`` is not 3-D or its channel count
-        is not divisible by ``ratio``.
-
     Examples
     --------
     >>> import torch
@@ -80,14 +72,6 @@ def subpixel_unshuffle1d(y: torch.Tensor, ratio: int, order: str = "channel") ->
     -------
     torch.Tensor of shape (N, C * ratio, T)
 
-    Raises
-    ------
-    TypeError
-        If ``ratio`` is not an int or ``order`` is not a string.
-    ValueError
-        If ``ratio < 1``, ``order`` is unknown, ``y`` is not 3-D or its length is not
-        divisible by ``ratio``.
-
     Examples
     --------
     >>> import torch
@@ -117,10 +101,8 @@ class SubPixel1d(nn.Module):
 
         output[n, c, t*r + i] = input[n, c*r + i, t]     0 <= i < r, 0 <= c < C
 
-    This is the one-axis version of :class:`torch.nn.PixelShuffle`, whose rule is
-    ``output[n, c, h*r + i, w*r + j] = input[n, c*r*r + i*r + j, h, w]``: in both,
-    input channels are grouped by output channel first. For ``r = 1`` it is the
-    identity.
+    This is the one-axis version of :class:`torch.nn.PixelShuffle`: input channels
+    are grouped by output channel first. For ``r = 1`` it is the identity.
 
     With ``order="subposition"`` the input channels are grouped by sub-position
     first, which is the order of the authors' code (TensorFlow's
@@ -128,11 +110,9 @@ class SubPixel1d(nn.Module):
 
         output[n, c, t*r + i] = input[n, i*C + c, t]
 
-    The two orders differ only by a fixed permutation of the input channels
-    (``channel``-order channel ``c*r + i`` is ``subposition``-order channel
-    ``i*C + c``), so a convolution in front of the shuffle learns either equally
-    well; ``"subposition"`` matters only to load weights trained with the
-    authors' code.
+    The two orders differ only by a fixed permutation of the input channels, so a
+    convolution in front of the shuffle learns either equally well;
+    ``"subposition"`` matters only to load weights trained with the authors' code.
 
     Parameters
     ----------
@@ -140,14 +120,6 @@ class SubPixel1d(nn.Module):
         Upsampling factor ``r >= 1``.
     order : {"channel", "subposition"}, default="channel"
         Channel order, as above.
-
-    Raises
-    ------
-    TypeError
-        If ``ratio`` is not an int (``bool`` included) or ``order`` is not a string.
-    ValueError
-        If ``ratio < 1`` or ``order`` is unknown; in ``forward``, if the number of
-        input channels is not divisible by ``ratio``.
 
     See Also
     --------

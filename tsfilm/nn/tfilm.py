@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from tsfilm.nn._checks import check_int, check_option
+from tsfilm.nn._checks import check_input, check_int, check_option
 
 __all__ = ["TFiLM"]
 
@@ -22,29 +22,7 @@ DEFAULT_BLOCK_LENGTH = 8
 
 
 def _check_mask(mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Validate a right-padding mask for ``x`` of shape (N, C, T).
-
-    Parameters
-    ----------
-    mask : torch.Tensor of shape (N, T), dtype bool
-        True for real steps, False for padding. Real steps must come first in
-        every row (padding only at the end) and every row needs one real step.
-    x : torch.Tensor of shape (N, C, T)
-        The tensor the mask belongs to.
-
-    Returns
-    -------
-    lengths : torch.Tensor of shape (N,), dtype int64
-        Number of real steps of every row.
-
-    Raises
-    ------
-    TypeError
-        If ``mask`` is not a bool tensor.
-    ValueError
-        If its shape does not match ``x``, a row has padding before a real step,
-        or a row has no real step.
-    """
+    """Validate a padding mask (see :mod:`tsfilm.nn`) for ``x``; return each row's length."""
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
         raise TypeError(
             "mask must be a bool tensor of shape (N, T) with True for real steps; "
@@ -89,9 +67,7 @@ class TFiLM(nn.Module):
     block_length : int, optional
         Block length ``B`` in time steps, fixed whatever the input length (the
         number of blocks grows with ``T``). Give this or ``n_blocks``, not both.
-        If neither is given, ``block_length=8`` (``DEFAULT_BLOCK_LENGTH``): the
-        RNN then runs over 8 times fewer steps than the input has, while the
-        modulation still changes every few steps.
+        If neither is given, ``block_length=8`` (``DEFAULT_BLOCK_LENGTH``).
     n_blocks : int, optional
         Fixed number of blocks whatever the input length; the block length is then
         ``ceil(T / n_blocks)`` and the input is padded to ``n_blocks`` times that.
@@ -107,11 +83,9 @@ class TFiLM(nn.Module):
         must then have ``C`` features (values in (-1, 1) for an LSTM), and
         ``beta = 0``; there is no projection layer.
     hidden_size : int, optional
-        Hidden size of the RNN per direction. Default: the size that makes the
-        RNN output have ``C`` features, i.e. ``C`` for ``"lstm"``/``"gru"`` and
-        ``ceil(C / 2)`` per direction for ``"bilstm"``. With ``"scale"`` the
-        output must have exactly ``C`` features, so ``hidden_size`` must equal
-        that default (and ``"bilstm"`` needs an even ``C``).
+        Hidden size of the RNN per direction. Default: ``C`` for ``"lstm"``/``"gru"``,
+        ``ceil(C / 2)`` for ``"bilstm"``, so the RNN output has ``C`` features, as
+        ``"scale"`` requires (there ``"bilstm"`` needs an even ``C``).
 
     Attributes
     ----------
@@ -123,25 +97,12 @@ class TFiLM(nn.Module):
     rnn_type : str
         The ``rnn`` argument.
 
-    Raises
-    ------
-    TypeError
-        If an integer argument is not an int (``bool`` included), or ``rnn`` or
-        ``modulation`` is not a string.
-    ValueError
-        If both ``block_length`` and ``n_blocks`` are given, a size is not
-        positive, ``rnn`` or ``modulation`` is unknown, or ``hidden_size`` cannot
-        give ``C`` features with ``modulation="scale"``.
-
     Notes
     -----
     Inputs whose length is not a multiple of ``B`` are padded at the end to the
     next multiple and the output is cropped back. The padding repeats the last
-    time step ("replicate"): a block's max-pool then sees only values that already
-    occur in that block, so the padded tail changes nothing, not even the last
-    block's statistics. Zero padding would win the max whenever the real
-    activations of the last block are all negative (e.g. after a LeakyReLU). Only
-    the last block is ever padded, so earlier blocks are untouched in any case.
+    time step, so the last block's max-pool sees only values of that block (zero
+    padding would win the max over all-negative activations).
 
     Examples
     --------
@@ -215,9 +176,8 @@ class TFiLM(nn.Module):
         if modulation == "affine":
             rnn_out = hidden_size * n_directions
             self.projection = nn.Linear(rnn_out, 2 * channels)
-            # Small rather than zero weights: a zero matrix would also zero the
-            # gradient reaching the RNN at the first step. The 1/sqrt(fan_in)
-            # scale keeps |gamma - 1| around 0.1 whatever the width.
+            # Small, not zero, weights (zero would cut the RNN's gradient); the
+            # 1/sqrt(fan_in) scale keeps |gamma - 1| around 0.1 whatever the width.
             nn.init.normal_(self.projection.weight, std=0.1 / math.sqrt(rnn_out))
             with torch.no_grad():
                 self.projection.bias[:channels].fill_(1.0)
@@ -269,14 +229,11 @@ class TFiLM(nn.Module):
         x : torch.Tensor of shape (N, C, T)
             Convolutional activations, any length ``T >= 1``.
         mask : torch.Tensor of shape (N, T), dtype bool, optional
-            True for real steps, False for padding; real steps must come first in
-            every row and every row needs at least one.
-            Padding steps are left out of the block max-pools and, for
-            ``"bilstm"``, blocks holding only padding are skipped by the RNN; so
-            the outputs at real steps are those of the unpadded sequence. Outputs
-            at padding steps are modulated like any other step and carry no
-            meaning. With ``n_blocks`` the block length follows the padded
-            length ``T``, so there the blocks differ from the unpadded ones.
+            Padding mask (see :mod:`tsfilm.nn`). Padding is left out of the block
+            max-pools and, for ``"bilstm"``, padding-only blocks are skipped by the
+            RNN, so outputs at real steps are those of the unpadded sequence (with
+            ``n_blocks``, blocks follow the padded length). Outputs at padding steps
+            carry no meaning.
         return_modulation : bool, default=False
             Also return the modulation parameters.
 
@@ -289,18 +246,8 @@ class TFiLM(nn.Module):
             ``beta`` is all zeros for ``modulation="scale"``. ``n_blocks`` is
             ``ceil(T / block_length)``, or the ``n_blocks`` argument (when ``T``
             is short, its last blocks may hold padding only).
-
-        Raises
-        ------
-        ValueError
-            If ``x`` is not 3-D with ``C`` channels and ``T >= 1``, or ``mask`` is
-            invalid.
         """
-        if x.dim() != 3 or x.shape[1] != self.channels or x.shape[2] < 1:
-            raise ValueError(
-                f"TFiLM expects input of shape (N, C={self.channels}, T) with T >= 1, "
-                f"got {tuple(x.shape)}."
-            )
+        check_input(x, self.channels)
         n, c, length = x.shape
         block = self.block_length_for(length)
         # With n_blocks, ceil(T / block) can fall short of n_blocks (T=9, 4 blocks
@@ -308,9 +255,7 @@ class TFiLM(nn.Module):
         n_blk = self.n_blocks if self.n_blocks is not None else math.ceil(length / block)
         pad = n_blk * block - length
 
-        padded = x
-        if pad:
-            padded = nn.functional.pad(x, (0, pad), mode="replicate")
+        padded = nn.functional.pad(x, (0, pad), mode="replicate") if pad else x
         blocks = padded.reshape(n, c, n_blk, block)
 
         lengths = None

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from tsfilm.nn._checks import check_bool, check_int, check_option, check_real
+from tsfilm.nn._checks import check_bool, check_input, check_int, check_option, check_real
 from tsfilm.nn.subpixel import SubPixel1d
 from tsfilm.nn.tfilm import MODULATIONS, RNN_TYPES, TFiLM
 
@@ -94,12 +94,9 @@ class TFiLMUNet(nn.Module):
         parameters are created.
     skip : bool, default=True
         False removes the concatenation of down-path features (ablation of
-        appendix F). As in the paper, the total number of filters stays the
-        same: every convolution keeps exactly its filter count, only the
-        concatenated ``f_k`` channels are gone, so the next up convolution (and
-        the output convolution) reads ``f_k`` instead of ``2 f_k`` channels and
-        the network has fewer weights. Doubling the up filters instead would keep
-        the width but add filters and nearly double the parameter count.
+        appendix F). As in the paper, every convolution keeps its filter count;
+        the next up convolution (and the output one) just reads ``f_k`` instead
+        of ``2 f_k`` channels.
     residual : bool, default=True
         Add ``x[:, :out_channels]`` to the output, so the network learns
         ``y - x``. Requires ``in_channels >= out_channels``; extra input channels
@@ -121,16 +118,6 @@ class TFiLMUNet(nn.Module):
         The output convolution, followed by ``SubPixel1d(2)``.
     filters : tuple of int
         ``(f_1, ..., f_K, f_{K+1})``; the last is the bottleneck's.
-
-    Raises
-    ------
-    TypeError
-        If an integer argument is not an int, ``width``/``dropout`` is not a real
-        number, a switch is not a bool, or an option is not a string.
-    ValueError
-        If a size is not positive, ``width`` is not a positive finite number,
-        ``dropout`` is outside [0, 1), ``activation`` is unknown, ``residual=True``
-        with ``in_channels < out_channels``, or the TFiLM arguments are invalid.
 
     Examples
     --------
@@ -177,8 +164,7 @@ class TFiLMUNet(nn.Module):
         width = check_real(width, "width", 0, None, closed="neither")
         dropout = check_real(dropout, "dropout", 0, 1, closed="left")
         activation = check_option(activation, "activation", _ACTIVATIONS)
-        # Checked even when tfilm=False, so that a typo does not wait for the
-        # switch to be turned on.
+        # Checked even when tfilm=False: a typo should not wait for the switch.
         rnn = check_option(rnn, "rnn", RNN_TYPES)
         modulation = check_option(modulation, "modulation", MODULATIONS)
         tfilm = check_bool(tfilm, "tfilm")
@@ -271,27 +257,12 @@ class TFiLMUNet(nn.Module):
             f"skip={self.skip}, residual={self.residual}"
         )
 
-    def _check_input(self, x: torch.Tensor) -> None:
-        if x.dim() != 3 or x.shape[1] != self.in_channels or x.shape[2] < 1:
-            raise ValueError(
-                f"Expected input of shape (N, C_in={self.in_channels}, T) with T >= 1, "
-                f"got {tuple(x.shape)}."
-            )
-
-    def _pad(self, x: torch.Tensor) -> torch.Tensor:
-        pad = -x.shape[-1] % self.length_multiple
-        if pad == 0:
-            return x
-        return nn.functional.pad(x, (0, pad), mode="replicate")
-
     def _up_path(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run down path, bottleneck and up path on a padded input.
-
-        Returns the last up block's features after TFiLM (before the skip
-        concatenation) and the input of the output convolution.
-        """
+        """Last up block's output (before the skip) and the output convolution's input."""
+        check_input(x, self.in_channels, "C_in")
+        pad = -x.shape[-1] % self.length_multiple
+        h = nn.functional.pad(x, (0, pad), mode="replicate") if pad else x
         skips = []
-        h = x
         for block in self.down:
             h = block(h)
             skips.append(h)
@@ -313,16 +284,9 @@ class TFiLMUNet(nn.Module):
         Returns
         -------
         torch.Tensor of shape (N, out_channels, T)
-
-        Raises
-        ------
-        ValueError
-            If ``x`` does not have shape (N, in_channels, T).
         """
-        self._check_input(x)
-        length = x.shape[-1]
-        _, h = self._up_path(self._pad(x))
-        y = self.output_shuffle(self.output(h))[:, :, :length]
+        _, h = self._up_path(x)
+        y = self.output_shuffle(self.output(h))[:, :, : x.shape[-1]]
         if self.residual:
             y = y + x[:, : self.out_channels]
         return y
@@ -344,6 +308,5 @@ class TFiLMUNet(nn.Module):
             ``F = f_1`` filters, at half the input rate; steps that only cover
             the padding are cropped.
         """
-        self._check_input(x)
-        features, _ = self._up_path(self._pad(x))
+        features, _ = self._up_path(x)
         return features[:, :, : math.ceil(x.shape[-1] / 2)]

@@ -1,7 +1,10 @@
 """Signal preparation with NumPy and SciPy, no torch: rate change, masking, chunking, overlap-add.
 
 Arrays keep time on the last axis: (n_timesteps,), (n_series, n_timesteps) or
-(n_series, n_channels, n_timesteps).
+(n_series, n_channels, n_timesteps). Arguments are checked with scikit-learn's
+``validate_params``: a wrong one raises its ``InvalidParameterError``, both a TypeError and
+a ValueError; arrays that are not numeric, not finite or have more than 3 axes raise
+ValueError.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import validate_params
 
-from tsfilm.preprocessing._checks import MISSING_VALUES, RANDOM_STATE, StrictInterval, check_series
+from tsfilm.preprocessing._checks import check_series
+from tsfilm.validation import MISSING_VALUES, RANDOM_STATE, StrictInterval, validate_params
 
 __all__ = ["hide_at_random", "missing_mask"]
 
@@ -30,12 +30,6 @@ def missing_mask(X: object, missing_values: float = np.nan) -> np.ndarray:
     -------
     ndarray of bool, same shape as ``X``
         True where ``X`` holds the marker.
-
-    Raises
-    ------
-    sklearn.utils._param_validation.InvalidParameterError
-        If ``missing_values`` is neither NaN nor a finite number (both a ``TypeError``
-        and a ``ValueError``).
 
     Examples
     --------
@@ -86,8 +80,8 @@ def hide_at_random(
 default=None
         Source of randomness; an int makes the choice reproducible.
     missing_values : float, default=np.nan
-        The marker of a missing value, written into the hidden entries: NaN, or a
-        number such as 0 for zero-coded data (then observed zeros count as missing).
+        The marker of a missing value (see :func:`missing_mask`), written into the
+        hidden entries.
 
     Returns
     -------
@@ -100,14 +94,8 @@ default=None
 
     Raises
     ------
-    sklearn.utils._param_validation.InvalidParameterError
-        If ``rate`` is not a number in [0, 1], ``random_state`` is not None, a
-        non-negative int or a NumPy random generator, ``missing_values`` is neither NaN
-        nor a finite number, or ``X`` is not array-like (both a ``TypeError`` and a
-        ``ValueError``).
     ValueError
-        If ``X`` is not numeric, has more than 3 dimensions, or holds infinite values
-        (or NaN when the marker is a number).
+        If ``X`` holds NaN while the marker is a number.
 
     Examples
     --------

@@ -1,9 +1,4 @@
-"""Cut long signals into chunks and stitch the chunked predictions back together.
-
-To keep memory bounded, networks predict long signals chunk by chunk:
-:func:`chunk_spans` plans overlapping chunks and :func:`overlap_add` blends the chunk
-outputs back with linear cross-fades. The time axis is the last axis of every array.
-"""
+"""Cut long signals into chunks and stitch the chunked predictions back together."""
 
 from __future__ import annotations
 
@@ -12,9 +7,9 @@ import operator
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from sklearn.utils._param_validation import validate_params
 
 from tsfilm.preprocessing._checks import check_series, int_at_least
+from tsfilm.validation import validate_params
 
 __all__ = ["chunk_spans", "overlap_add"]
 
@@ -26,12 +21,11 @@ __all__ = ["chunk_spans", "overlap_add"]
 def chunk_spans(length: int, chunk_length: int, overlap: int) -> list[tuple[int, int]]:
     """Plan overlapping chunks ``[start, stop)`` that cover ``[0, length)``.
 
-    Chunks start at ``0, step, 2 * step, ...`` with ``step = chunk_length - overlap``.
-    Every chunk has exactly ``chunk_length`` samples, so a network that needs a fixed
-    input length can process all of them: the last chunk is shifted back to end at
-    ``length``, and therefore overlaps its predecessor by ``overlap`` samples or more.
-    A signal no longer than ``chunk_length`` is one chunk ``(0, length)``, shorter than
-    ``chunk_length`` when ``length < chunk_length``.
+    Chunks start at ``0, step, 2 * step, ...`` with ``step = chunk_length - overlap``
+    and all have ``chunk_length`` samples (for networks that need a fixed input
+    length): the last one is shifted back to end at ``length``, overlapping its
+    predecessor by ``overlap`` or more. A signal no longer than ``chunk_length`` is one
+    chunk ``(0, length)``.
 
     Parameters
     ----------
@@ -47,14 +41,6 @@ def chunk_spans(length: int, chunk_length: int, overlap: int) -> list[tuple[int,
     list of (int, int)
         ``(start, stop)`` pairs with strictly increasing starts and stops; the first
         starts at 0 and the last stops at ``length``.
-
-    Raises
-    ------
-    sklearn.utils._param_validation.InvalidParameterError
-        If an argument is not an int or is below its minimum (both a ``TypeError``
-        and a ``ValueError``).
-    ValueError
-        If ``overlap >= chunk_length``.
 
     See Also
     --------
@@ -119,12 +105,7 @@ def _check_spans(spans: object, length: int, overlap: int) -> list[tuple[int, in
 
 
 def _chunk_weights(spans: list[tuple[int, int]]) -> list[np.ndarray]:
-    """Linear fade-in / fade-out weight of each chunk, before normalisation.
-
-    A chunk fades in across its overlap with the previous chunk and out across its
-    overlap with the next, with values (j + 1) / (m + 1) for an overlap of m samples,
-    so two chunks sharing m samples have weights that sum to 1 there and are never 0.
-    """
+    """Each chunk's weights, (j + 1) / (m + 1) across an overlap of m: two sum to 1, never 0."""
     weights = []
     for k, (start, stop) in enumerate(spans):
         size = stop - start
@@ -154,15 +135,11 @@ def overlap_add(
 ) -> np.ndarray:
     """Blend overlapping chunks back into one signal with linear cross-fades.
 
-    Chunk ``k`` covers ``[spans[k][0], spans[k][1])``. Inside the overlap of two
-    neighbouring chunks the first fades out and the second fades in linearly, across
-    the whole overlap, with weights that sum to 1 at every sample; elsewhere a chunk
-    has weight 1. If more than two chunks share a sample (``overlap`` above half the
-    chunk length) the weights are normalised to sum to 1. Hence if every chunk is the
-    matching slice of one signal, the result is that signal up to float rounding.
-
-    Chunks are consumed one at a time and added into a single output buffer, so a
-    generator that produces them lazily keeps memory at the output plus one chunk.
+    Chunk ``k`` covers ``[spans[k][0], spans[k][1])``. Across the overlap of two
+    neighbouring chunks the first fades out and the second fades in linearly; the
+    weights of every sample are normalised to sum to 1, so chunks that are slices of
+    one signal give that signal back up to rounding. Chunks are consumed one at a
+    time, so a generator keeps memory at the output plus one chunk.
 
     Parameters
     ----------
@@ -176,9 +153,8 @@ or (n_series, n_channels, stop - start)
     length : int
         Length of the output signal.
     overlap : int
-        The overlap the spans were planned with; every pair of consecutive spans must
-        share at least this many samples (the cross-fade uses the actual overlap,
-        which is larger before a last chunk that :func:`chunk_spans` shifted back).
+        The overlap the spans were planned with; consecutive spans must share at least
+        this many samples (the cross-fade uses the actual overlap).
 
     Returns
     -------
@@ -187,16 +163,9 @@ or (n_series, n_channels, stop - start)
 
     Raises
     ------
-    sklearn.utils._param_validation.InvalidParameterError
-        If ``length`` is not an int >= 1, ``overlap`` not an int >= 0 or ``spans`` not
-        array-like (both a ``TypeError`` and a ``ValueError``).
-    TypeError
-        If ``spans`` is not a sequence of integer pairs.
     ValueError
-        If the spans do not cover ``[0, length)`` as described, a chunk is not
-        numeric, holds infinity or has more than 3 dimensions, a chunk's shape does
-        not match its span or the first chunk's leading shape, or the number of chunks
-        differs from the number of spans.
+        If the spans do not cover ``[0, length)`` as described, or the chunks do not
+        match the spans in number or shape.
 
     See Also
     --------

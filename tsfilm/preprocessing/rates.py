@@ -1,18 +1,13 @@
-"""Change the sampling rate of signals: degrade to a low rate, spline back to a high rate.
-
-The time axis is the last axis of every array: ``(n_timesteps,)``,
-``(n_series, n_timesteps)`` and ``(n_series, n_channels, n_timesteps)`` all work.
-Sample ``i`` of a low-rate signal lies at high-rate index ``i * ratio``.
-"""
+"""Change the sampling rate of signals: degrade to a low rate, spline back to a high rate."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.interpolate import make_interp_spline
 from scipy.signal import cheby1, decimate
-from sklearn.utils._param_validation import validate_params
 
 from tsfilm.preprocessing._checks import check_series, int_at_least
+from tsfilm.validation import validate_params
 
 __all__ = ["degrade", "min_length_for_lowpass", "spline_upsample"]
 
@@ -23,13 +18,7 @@ _FILTER_ORDER = 8
 
 
 def _decimation_stages(ratio: int) -> list[int]:
-    """Split ``ratio`` into stage factors of at most 12, smallest first.
-
-    Prime factors are packed greedily (largest first) into stages whose product stays
-    at most 12. A prime factor above 12 cannot be split and forms one stage; the
-    second-order-section filter that scipy uses keeps that stage numerically stable.
-    Smallest stages run first because that keeps the minimum input length lowest.
-    """
+    """Pack the prime factors of ``ratio`` greedily into stages of at most 12, smallest first."""
     primes = []
     remaining, factor = ratio, 2
     while factor * factor <= remaining:
@@ -75,11 +64,6 @@ def min_length_for_lowpass(ratio: int) -> int:
     int
         Minimum number of time steps; 1 when ``ratio`` is 1 (nothing to filter).
 
-    Raises
-    ------
-    sklearn.utils._param_validation.InvalidParameterError
-        If ``ratio`` is not an int >= 1 (both a ``TypeError`` and a ``ValueError``).
-
     Examples
     --------
     >>> min_length_for_lowpass(4)
@@ -106,12 +90,10 @@ def degrade(X: object, ratio: int, lowpass: bool = True) -> np.ndarray:
     """Lower the sampling rate of signals by an integer ratio, as the paper's inputs.
 
     With ``lowpass=True`` (the paper's default) each signal is low-pass filtered and
-    decimated with ``scipy.signal.decimate(x, q, n=8, ftype="iir", zero_phase=True)``:
-    an order-8 Chebyshev type I filter run forwards and backwards, so the output has no
-    phase shift. Ratios above 12 are decimated in several stages of at most 12 each, as
-    scipy recommends (a prime ratio above 12 stays a single stage). With
-    ``lowpass=False`` the signal is plainly subsampled, ``x[..., ::ratio]``, which
-    aliases high frequencies (the paper's "no low-pass filter" setting, Table 8).
+    decimated with ``scipy.signal.decimate(x, q, n=8, ftype="iir", zero_phase=True)``
+    (an order-8 Chebyshev type I filter, without phase shift); ratios above 12 run in
+    stages of at most 12, as scipy recommends. With ``lowpass=False`` the signal is
+    plainly subsampled, ``x[..., ::ratio]`` (the paper's "no low-pass filter", Table 8).
 
     Parameters
     ----------
@@ -132,12 +114,8 @@ def degrade(X: object, ratio: int, lowpass: bool = True) -> np.ndarray:
 
     Raises
     ------
-    sklearn.utils._param_validation.InvalidParameterError
-        If ``ratio`` is not an int >= 1, ``lowpass`` is not a bool or ``X`` is not
-        array-like (scikit-learn's error, both a ``TypeError`` and a ``ValueError``).
     ValueError
-        If ``X`` is not numeric, has more than 3 dimensions, is not finite, has no time
-        step, or (with ``lowpass=True``) is shorter than the filter needs:
+        If, with ``lowpass=True``, ``X`` is shorter than the filter needs:
         ``min_length_for_lowpass(ratio)`` time steps, 28 for ratios 2 to 12.
 
     See Also
@@ -183,13 +161,9 @@ def spline_upsample(X_low: object, ratio: int, length: int | None = None) -> np.
     The low-rate sample ``i`` is placed at high-rate index ``i * ratio``; an
     interpolating cubic B-spline (``scipy.interpolate.make_interp_spline``, ``k=3``,
     not-a-knot end conditions) through these points is evaluated at
-    ``0, 1, ..., length - 1``, extrapolating past the last low-rate sample. All series
-    and channels are fitted in one vectorised call. This is both the network's input
-    (the paper's "input interpolated with a cubic spline") and the "spline" baseline.
-
-    With fewer than 4 low-rate samples a cubic is not determined; the spline then
-    falls back to the polynomial through all samples: quadratic for 3, linear for 2,
-    constant for 1.
+    ``0, 1, ..., length - 1``, extrapolating past the last low-rate sample. This is
+    both the network's input and the paper's "spline" baseline. With fewer than 4
+    low-rate samples the degree drops to fit them all (constant for 1).
 
     Parameters
     ----------
@@ -208,15 +182,6 @@ def spline_upsample(X_low: object, ratio: int, length: int | None = None) -> np.
     ndarray of shape (..., length)
         High-rate signals; at indices ``i * ratio`` they equal ``X_low`` bit for bit.
         float32 if ``X_low`` is float32, else float64 (the spline is fitted in float64).
-
-    Raises
-    ------
-    sklearn.utils._param_validation.InvalidParameterError
-        If ``ratio`` is not an int >= 1, ``length`` is neither None nor an int >= 1,
-        or ``X_low`` is not array-like (both a ``TypeError`` and a ``ValueError``).
-    ValueError
-        If ``X_low`` is not numeric, has more than 3 dimensions, is not finite or has
-        no time step.
 
     See Also
     --------

@@ -1,22 +1,17 @@
-"""Texts to padded token ids: the input of the text classifiers.
-
-:class:`TextTokenizer` splits documents into words, characters or UTF-8 bytes, learns a
-vocabulary of the most frequent tokens, and turns each document into a fixed-length row
-of int64 ids. Id 0 is padding (``<pad>``) and id 1 stands for every token outside the
-vocabulary (``<unk>``), so a fitted tokenizer accepts any text.
-"""
+"""Texts to padded token ids: the input of the text classifiers."""
 
 from __future__ import annotations
 
-import numbers
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
+
+from tsfilm.validation import StrOptions, int_at_least
 
 __all__ = ["PAD_TOKEN", "TOKENIZERS", "UNK_TOKEN", "TextTokenizer", "check_texts"]
 
@@ -50,8 +45,7 @@ def check_texts(X: Any, *, name: str = "X") -> list[str]:
     Raises
     ------
     TypeError
-        ``X`` is a single string or not iterable, or an item is not a string (missing
-        values included).
+        ``X`` is a single string or an item is not a string (missing values included).
     ValueError
         ``X`` is empty or is a 2-D table.
 
@@ -100,7 +94,8 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
     ``max_vocabulary`` most frequent ones seen at least ``min_count`` times (ties
     broken alphabetically, so the vocabulary does not depend on document order).
     ``transform`` gives every document a row of ``max_length`` ids: its first
-    ``max_length`` tokens, then padding.
+    ``max_length`` tokens, then padding. Id 0 is padding (``<pad>``) and id 1 stands
+    for every token outside the vocabulary (``<unk>``), so any text is accepted.
 
     Parameters
     ----------
@@ -147,6 +142,14 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
     array([1, 0])
     """
 
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "tokenizer": [StrOptions(set(TOKENIZERS))],
+        "max_vocabulary": [int_at_least(1), None],
+        "min_count": [int_at_least(1)],
+        "max_length": [int_at_least(1), None],
+        "lowercase": ["boolean"],
+    }
+
     def __init__(
         self,
         tokenizer: str = "word",
@@ -169,26 +172,6 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         tags.requires_fit = True
         return tags
 
-    # ------------------------------------------------------------------ checks
-    def _check_params(self) -> None:
-        if self.tokenizer not in TOKENIZERS:
-            raise ValueError(f"tokenizer must be one of {TOKENIZERS}, got {self.tokenizer!r}.")
-
-        def positive_int(name: str, allow_none: bool) -> None:
-            value = getattr(self, name)
-            if value is None and allow_none:
-                return
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                extra = " or None" if allow_none else ""
-                raise ValueError(f"{name} must be a positive integer{extra}, got {value!r}.")
-
-        positive_int("max_vocabulary", allow_none=True)
-        positive_int("min_count", allow_none=False)
-        positive_int("max_length", allow_none=True)
-        if not isinstance(self.lowercase, (bool, np.bool_)):
-            raise ValueError(f"lowercase must be True or False, got {self.lowercase!r}.")
-
-    # ------------------------------------------------------------------ API
     def tokenize(self, text: str) -> list[str]:
         """Split one document into tokens (no vocabulary needed).
 
@@ -209,7 +192,7 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         >>> TextTokenizer("byte", lowercase=False).tokenize("é")
         ['Ã', '©']
         """
-        self._check_params()
+        self._validate_params()
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}.")
         if self.lowercase:
@@ -221,6 +204,7 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         # latin-1 maps byte b to chr(b) one to one, so bytes become 1-character strings.
         return list(text.encode("utf-8").decode("latin-1"))
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Iterable[str], y: Any = None) -> TextTokenizer:
         """Learn the vocabulary of the documents ``X``.
 
@@ -235,19 +219,12 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         -------
         self : TextTokenizer
             The fitted tokenizer.
-
-        Raises
-        ------
-        TypeError, ValueError
-            See :func:`check_texts`, and for invalid parameters.
         """
-        self._check_params()
         texts = check_texts(X)
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(self.tokenize(text))
-        # The special tokens' spellings may occur as characters of real text; their
-        # ids must stay 0 and 1, so they are never vocabulary entries of their own.
+        # Real text may spell the special tokens; their ids must stay 0 and 1.
         counts.pop(PAD_TOKEN, None)
         counts.pop(UNK_TOKEN, None)
         kept = sorted(
@@ -287,7 +264,7 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         array([[2, 1, 0]])
         """
         tokenizer = cls(**params)
-        tokenizer._check_params()
+        tokenizer._validate_params()
         tokens = list(tokens)
         if tokens[:2] != [PAD_TOKEN, UNK_TOKEN] or not all(isinstance(t, str) for t in tokens):
             raise ValueError(
@@ -321,7 +298,7 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
             Real ids per row, after truncation (0 for a document without tokens).
         """
         check_is_fitted(self, "tokens_")
-        self._check_params()
+        self._validate_params()
         texts = check_texts(X)
         unk = self.vocabulary_[UNK_TOKEN]
         rows = []
@@ -364,11 +341,6 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         -------
         list of list of str
             The tokens of every row (``"<unk>"`` where a token was unknown).
-
-        Raises
-        ------
-        ValueError
-            If ``ids`` is not 2-D or holds ids outside the vocabulary.
 
         Examples
         --------
