@@ -319,7 +319,7 @@ CASES: list[tuple[str, str, Callable[[bytes], bytes], str]] = [
     ("classes-one", CLF, fitted(classes_=array(["a"], "<U1")), "at least 2 distinct"),
     ("classes-repeated", CLF, fitted(classes_=array(["a", "a"], "<U1")), "at least 2 distinct"),
     ("classes-list", CLF, fitted(classes_=["neg", "pos"]), "classes_ must be a 1-D array"),
-    ("mean-length", CLF, fitted(mean_=array([0.0, 1.0])), r"len\(mean_\) != n_channels_"),
+    ("mean-length", CLF, fitted(mean_=array([0.0, 1.0])), r"n_channels_ != len\(mean_\)"),
     ("mean-inf", CLF, fitted(mean_=array([float("inf")])), "mean_ must be a 1-D array of finite"),
     ("tokens-no-pad", TEXT, tokens(lambda t: t.pop(0)), "tokens_ must be a list of distinct"),
     ("tokens-repeated", TEXT, tokens(lambda t: t.append("<unk>")), "tokens_ must be"),

@@ -522,7 +522,7 @@ def test_create_test_instances_accepts_a_list_a_dict_or_nothing():
 
 def test_every_registered_class_has_test_params():
     for info in registry.list_models():
-        assert len(kit._test_params(info.cls)) >= 1, info
+        assert len(create_test_instances(info.cls)) >= 1, info
 
 
 # ---------------------------------------------------------------- text estimators

@@ -1,19 +1,13 @@
 """Conformance checks for tsfilm estimators and third-party plugins.
 
-:func:`check_plugin` checks a class in one call and raises one ``AssertionError`` naming
-every check that failed; :func:`parametrize_with_tsfilm_checks` makes one pytest test per
-estimator and check, as scikit-learn's ``parametrize_with_checks`` does::
-
-    @parametrize_with_tsfilm_checks([MySuperResolver])   # a class: every test parameter set
-    def test_tsfilm_conformance(estimator, check):
-        check(estimator)
-
-:func:`tsfilm_checks` yields the same ``(estimator, check)`` pairs for other runners. Each
-check is a function ``check(name, estimator)`` (the contract checks also take ``task=``)
-raising ``AssertionError`` naming the estimator and the property; it fits clones of the
-estimator, with ``random_state=0`` when it has that parameter. A class's
-``get_test_params(parameter_set="default")`` may return a list of small parameter dicts
-(or one dict): :func:`create_test_instances` builds one estimator per dict.
+:func:`check_plugin` checks a class and raises one ``AssertionError`` naming every check
+that failed; :func:`parametrize_with_tsfilm_checks` makes one pytest test per estimator
+and check, as scikit-learn's ``parametrize_with_checks`` does; :func:`tsfilm_checks`
+yields the ``(estimator, check)`` pairs for other runners. A class stands for one
+estimator per parameter dict of its ``get_test_params()`` (:func:`create_test_instances`).
+Each check is a function ``check(name, estimator)`` (the contract checks also take
+``task=``) that fits clones of the estimator, with ``random_state=0`` when it has that
+parameter, and raises ``AssertionError`` naming the estimator and the property.
 
 What runs, for each estimator:
 
@@ -33,12 +27,6 @@ What runs, for each estimator:
    which:
 
 {table}
-
-Examples
---------
->>> from tsfilm.registry import get_model
->>> from tsfilm.testing import check_plugin
->>> check_plugin(get_model("spline", task="super_resolution"))
 """
 
 from __future__ import annotations
@@ -62,22 +50,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import estimator_checks_generator
 from sklearn.utils.validation import check_is_fitted
-
-__all__ = """
-EXPECTED_FAILED_CHECKS SIGNAL_EQUIVALENTS check_classifier_labels check_classifier_proba
-check_clone_keeps_params check_fit_leaves_input_unchanged check_fit_leaves_params_unchanged
-check_fit_returns_self check_fit_twice_same_result check_imputer_fills_missing
-check_imputer_keeps_observed check_is_fitted_after_fit check_pickle_round_trip check_plugin
-check_predict_leaves_state_unchanged check_predict_sample_order_invariant
-check_predict_subset_invariant check_same_seed_same_result check_signal_data_not_an_array
-check_signal_dtype_object check_signal_dtypes check_signal_f_contiguous_input
-check_signal_fit_one_series check_signal_fit_one_timestep check_signal_n_features_in
-check_signal_nan_inf check_signal_negative_values check_signal_no_decision_function
-check_signal_output_shape check_signal_pipeline_consistency check_signal_predict_1d
-check_signal_predict_input_consistency check_signal_readonly_memmap_input
-check_signal_regressor_train check_signal_score_takes_y create_test_instances
-expected_failed_checks parametrize_with_tsfilm_checks tsfilm_checks
-""".split()
 
 _TABLE = """\
 ================================================  =======================================
@@ -118,19 +90,12 @@ check_regressors_train                            check_signal_regressor_train,
 if __doc__:  # the module docstring shows the table that SIGNAL_EQUIVALENTS is read from
     __doc__ = __doc__.replace("{table}", _TABLE)
 
-
-def _read_table(table: str) -> dict[str, tuple[str, ...]]:
-    rows: dict[str, tuple[str, ...]] = {}
-    key = ""
-    for line in table.splitlines()[3:-1]:
-        key = line[:50].strip() or key  # a continuation line has no key
-        rows[key] = (*rows.get(key, ()), line[50:].strip(" ,"))
-    return rows
-
-
 #: tsfilm checks on signal pairs covering each scikit-learn check a super-resolver cannot
 #: pass: the same property, with a high-rate ``y``.
-SIGNAL_EQUIVALENTS: dict[str, tuple[str, ...]] = _read_table(_TABLE)
+SIGNAL_EQUIVALENTS: dict[str, tuple[str, ...]] = {
+    row[0]: tuple(re.findall(r"check_\w+", row[1]))  # a row goes on over indented lines
+    for row in re.findall(r"^(check_\w+) +(.*(?:\n {50}.*)*)", _TABLE, re.M)
+}
 
 _NOT_A_SIGNAL = (
     "y is a high-rate signal (n_series, ratio * n_low), not (n,); checked on signal pairs "
@@ -139,11 +104,8 @@ _NOT_A_SIGNAL = (
 
 #: scikit-learn checks each task cannot pass, with the reason, by task. Each one has an
 #: equivalent in :data:`SIGNAL_EQUIVALENTS`, so no property goes unchecked.
-EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
-    "super_resolution": dict.fromkeys(SIGNAL_EQUIVALENTS, _NOT_A_SIGNAL),
-    "imputation": {},
-    "classification": {},
-}
+EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {"imputation": {}, "classification": {}}
+EXPECTED_FAILED_CHECKS["super_resolution"] = dict.fromkeys(SIGNAL_EQUIVALENTS, _NOT_A_SIGNAL)
 
 #: What the exception of an expected failure must say, by task.
 _FAILURE_PATTERN: dict[str, str] = {"super_resolution": "not a high-rate signal"}
@@ -156,7 +118,8 @@ _RTOL = 1e-4
 
 # ---------------------------------------------------------------- tasks and instances
 def expected_failed_checks(estimator: Any, task: str | None = None) -> dict[str, str]:
-    """The expected scikit-learn check failures of ``estimator``, with reasons.
+    """The scikit-learn checks ``estimator`` is expected to fail, with the reason of each,
+    as ``parametrize_with_checks(expected_failed_checks=...)`` takes them.
 
     Parameters
     ----------
@@ -164,18 +127,6 @@ def expected_failed_checks(estimator: Any, task: str | None = None) -> dict[str,
         A tsfilm estimator or registered plugin.
     task : str, optional
         Its task; looked up in the registry when omitted.
-
-    Returns
-    -------
-    dict of str to str
-        Check name to reason, for ``parametrize_with_checks(expected_failed_checks=...)``.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import make_model
-    >>> from tsfilm.testing import expected_failed_checks
-    >>> "check_fit_idempotent" in expected_failed_checks(make_model("tfilm", "super_resolution"))
-    True
     """
     return dict(EXPECTED_FAILED_CHECKS.get(task or _task_of(type(estimator)), {}))
 
@@ -190,48 +141,33 @@ def _task_of(cls: type) -> str:
     if not tasks and hasattr(cls, "transform"):
         return "imputation"
     if len(tasks) != 1:
-        names = sorted(tasks) or "no"
-        raise ValueError(f"{cls.__name__} is registered for {names} task(s); pass task=.")
+        raise ValueError(
+            f"{cls.__name__} is registered for {sorted(tasks) or 'no'} task(s); pass task=."
+        )
     return tasks.pop()
 
 
-def _test_params(cls: type, parameter_set: str = "default") -> list[dict[str, Any]]:
-    getter = getattr(cls, "get_test_params", None)
-    if not callable(getter):
-        return [{}]
-    takes_set = "parameter_set" in inspect.signature(getter).parameters
-    params = getter(parameter_set=parameter_set) if takes_set else getter()
-    params = [dict(params)] if isinstance(params, dict) else [dict(p) for p in params]
-    if not params:
-        raise ValueError(f"{cls.__name__}.get_test_params() returned no parameter set.")
-    return params
-
-
 def create_test_instances(cls: type, parameter_set: str = "default") -> list[Any]:
-    """One estimator per parameter dict of ``cls.get_test_params(parameter_set)``.
+    """One unfitted estimator per parameter dict of ``cls.get_test_params()``, in order:
+    it may return a list of dicts or one dict, and may or may not take ``parameter_set``.
+    A class without it is built with its defaults.
 
     Parameters
     ----------
     cls : type
-        The estimator class. Its ``get_test_params`` may return a list of dicts or one
-        dict, and may or may not take ``parameter_set``; without it the class is built
-        with its defaults.
+        The estimator class.
     parameter_set : str, default="default"
         Passed to ``get_test_params`` when it takes it.
-
-    Returns
-    -------
-    list of estimator
-        Unfitted instances, in the order of the parameter sets.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import get_model
-    >>> from tsfilm.testing import create_test_instances
-    >>> len(create_test_instances(get_model("tfilm", task="super_resolution"))) >= 1
-    True
     """
-    return [cls(**params) for params in _test_params(cls, parameter_set)]
+    getter = getattr(cls, "get_test_params", None)
+    if not callable(getter):
+        return [cls()]
+    takes_set = "parameter_set" in inspect.signature(getter).parameters
+    params = getter(parameter_set=parameter_set) if takes_set else getter()
+    params = [params] if isinstance(params, dict) else list(params)
+    if not params:
+        raise ValueError(f"{cls.__name__}.get_test_params() returned no parameter set.")
+    return [cls(**p) for p in params]
 
 
 def _instances(item: Any) -> list[Any]:
@@ -267,32 +203,22 @@ def _signal_pair(
     return np.ascontiguousarray(high[..., ::ratio]), high
 
 
-def _layouts(estimator: Any) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def _layouts(estimator: Any, n_series: int = 6) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """``(label, X_low, y_high)`` in the 2-D layout and in the 3-D layout with 2 channels."""
-    pairs = (_signal_pair(estimator), _signal_pair(estimator, n_channels=2))
+    pairs = (_signal_pair(estimator, n_series), _signal_pair(estimator, n_series, n_channels=2))
     return [(f"{X.ndim}-D signals", X, y) for X, y in pairs]
 
 
 def _cases(estimator: Any, task: str | None) -> list[_Case]:
-    """The task's data: signal pairs in both layouts, series with gaps, labelled series or
-    texts."""
-    task = task or _task_of(type(estimator))
-    labels = np.array(["a", "b"] * 3, dtype=object)
+    """The task's data: signal pairs in both layouts (predicting other series than those
+    fitted), series with gaps, labelled series or texts."""
+    task, labels = task or _task_of(type(estimator)), np.array(["a", "b"] * 3, dtype=object)
     if _takes_text(estimator):
         return [_Case("texts", (list(_TEXTS), labels), list(_TEXTS), "predict")]
     if task == "super_resolution":
-        return [
-            _Case(
-                label,
-                (X, y),
-                _signal_pair(estimator, 10, X.shape[1] if X.ndim == 3 else None)[0],
-                "predict",
-            )
-            for label, X, y in _layouts(estimator)
-        ]
-    rng = np.random.default_rng(0)
-    X = np.sin(2 * np.pi * rng.uniform(1, 6, (6, 1)) * np.arange(96) / 96)
-    X = (X + 0.1 * rng.normal(size=X.shape)).astype(np.float32)
+        layouts = zip(_layouts(estimator), _layouts(estimator, n_series=10), strict=True)
+        return [_Case(label, (X, y), new[1], "predict") for (label, X, y), new in layouts]
+    X = _signal_pair(estimator)[1].astype(np.float32)  # 6 series of 96 values
     if task == "imputation":
         gaps = np.random.default_rng(1).random(X.shape) < 0.2
         gaps[:, 0] = False  # every series keeps an observed value
@@ -317,6 +243,12 @@ def _fresh(estimator: Any, **params: Any) -> Any:
     names = est.get_params(deep=False)
     params = {"random_state": 0, **params} if "random_state" in names else params
     return est.set_params(**{k: v for k, v in params.items() if k in names})
+
+
+def _fitted(estimator: Any, task: str | None) -> Iterator[tuple[_Case, Any]]:
+    """Each case of the task's data, with a fresh clone fitted on it."""
+    for case in _cases(estimator, task):
+        yield case, _fresh(estimator).fit(*case.fit_args)
 
 
 def _outputs(est: Any, case: _Case, X: Any = None) -> dict[str, Any]:
@@ -357,12 +289,11 @@ def _expect(
     except AssertionError:
         raise
     except Exception as exc:
-        if raises is None or not isinstance(exc, raises):
+        if raises is None or not isinstance(exc, raises) or not re.search(pattern or "", str(exc)):
             should = "work" if raises is None else f"raise {raises.__name__}"
+            should += f" saying {pattern!r}" if raises and pattern else ""
             should += " or work" if raises and optional else ""
             raise AssertionError(f"{what} should {should}, but raised {exc!r}") from exc
-        if pattern is not None and not re.search(pattern, str(exc)):
-            raise AssertionError(f"{what} raised {exc!r}, not matching {pattern!r}") from exc
     else:
         if raises is not None and not optional:
             raise AssertionError(f"{what} should raise {raises.__name__}, but did not raise.")
@@ -390,59 +321,55 @@ class _NotAnArray:
         raise TypeError(f"NumPy's {func.__name__} was called on an array-like, not an array.")
 
 
-def _check_output(name: str, out: Any, shape: tuple[int, ...], what: str) -> None:
-    arr = np.asarray(out)
-    assert arr.shape == shape, f"{name}.predict({what}) returned shape {arr.shape}, not {shape}"
-    assert arr.dtype.kind == "f", f"{name}.predict({what}) returned dtype {arr.dtype}, not floats"
-    assert np.isfinite(arr).all(), f"{name}.predict({what}) returned NaN or infinity"
-
-
 def _fit_predict(
-    name: str, estimator: Any, what: str, X: Any, y: Any, shape: tuple, refusal: tuple = ()
+    name: str, estimator: Any, what: str, X: Any, y: Any, refusal: tuple = (), new: tuple = ()
 ) -> tuple[Any, Any]:
-    """Fit a clone on ``(X, y)`` and predict ``X``: both work (or raise ``refusal``, an
-    ``(exception, pattern)``), ``fit`` returns self and leaves its input unchanged, and the
-    predictions are finite float signals of ``shape``. Returns the estimator and them."""
+    """Fit a clone on ``(X, y)`` and predict ``X`` (or the first of the pair ``new``): both
+    work (or raise ``refusal``, an ``(exception, pattern)``), ``fit`` returns self and
+    leaves its input unchanged, and the predictions are finite floats of the shape of ``y``
+    (or of the second of ``new``). Returns the estimator and the predictions."""
     before, est, pred, done = joblib.hash((X, y)), _fresh(estimator), None, False
+    X_new, y_new = new or (X, y)
     with _expect(f"{name} on {what}", *refusal, optional=True):
         fitted = est.fit(X, y)
-        pred, done = est.predict(X), True
+        pred, done = np.asarray(est.predict(X_new)), True
     if done:
         assert fitted is est, f"{name}.fit({what}) returned {type(fitted).__name__}, not self"
         assert joblib.hash((X, y)) == before, f"{name}.fit modified its input ({what})"
-        _check_output(name, pred, shape, what)
+        shape, where = np.asarray(y_new).shape, f"{name}.predict({what})"
+        assert pred.shape == shape, f"{where} returned shape {pred.shape}, not {shape}"
+        assert pred.dtype.kind == "f", f"{where} returned dtype {pred.dtype}, not floats"
+        assert np.isfinite(pred).all(), f"{where} returned NaN or infinity"
     return est, pred
 
 
-def _predict_alike(name: str, estimator: Any, variants: list, both_layouts: bool = False) -> None:
-    """Signal pairs passed through each ``(what, convert)`` of ``variants`` fit and predict
-    (:func:`_fit_predict`) as the first variant does."""
-    for label, X, y in _layouts(estimator)[: 2 if both_layouts else 1]:
-        preds = [
-            (what, _fit_predict(name, estimator, f"{what} ({label})", f(X), f(y), y.shape)[1])
-            for what, f in variants
-        ]
-        for what, pred in preds[1:]:
-            msg = f"{name}: {what} give other predictions than {preds[0][0]} ({label})"
-            _assert_same(pred, preds[0][1], msg)
+def _predict_alike(name: str, estimator: Any, variants: dict, n_layouts: int = 1) -> None:
+    """Signal pairs passed through each ``{what: convert}`` of ``variants`` fit and predict
+    (:func:`_fit_predict`) as with the first one, in the first ``n_layouts`` layouts."""
+    for label, X, y in _layouts(estimator)[:n_layouts]:
+        preds = {
+            what: _fit_predict(name, estimator, f"{what} ({label})", f(X), f(y))[1]
+            for what, f in variants.items()
+        }
+        first, *others = preds
+        for what in others:
+            msg = f"{name}: {what} give other predictions than {first} ({label})"
+            _assert_same(preds[what], preds[first], msg)
 
 
-def _refused(name: str, estimator: Any, what: str, spoil: Callable, error: type, pattern=None):
-    """``spoil(a)``, a spoilt copy of a signal array, is refused with ``error`` (saying
-    ``pattern``) by ``fit`` as ``X`` or as ``y``, and by ``predict`` as ``X``."""
+def _refused(name: str, estimator: Any, value: Any, error: type, pattern: str | None = None):
+    """A signal array holding ``value`` is refused with ``error`` (saying ``pattern``) by
+    ``fit`` as ``X`` or as ``y``, and by ``predict`` as ``X``."""
     X, y = _signal_pair(estimator)
-    for arg, args in (("X", (spoil(X), y)), ("y", (X, spoil(y)))):
-        with _expect(f"{name}.fit with {what} in {arg}", error, pattern):
+    spoilt = [a.astype(object if isinstance(value, dict) else a.dtype) for a in (X, y)]
+    for a in spoilt:
+        a[0, 3] = value
+    for arg, args in (("X", (spoilt[0], y)), ("y", (X, spoilt[1]))):
+        with _expect(f"{name}.fit with {value!r} in {arg}", error, pattern):
             _fresh(estimator).fit(*args)
     est = _fresh(estimator).fit(X, y)
-    with _expect(f"{name}.predict with {what} in X", error, pattern):
-        est.predict(spoil(X))
-
-
-def _spoilt(a: np.ndarray, value: Any, dtype: Any = None) -> np.ndarray:
-    a = a.astype(dtype or a.dtype)
-    a[0, 3] = value
-    return a
+    with _expect(f"{name}.predict with {value!r} in X", error, pattern):
+        est.predict(spoilt[0])
 
 
 # ---------------------------------------------------------------- contract, every task
@@ -484,16 +411,14 @@ def check_fit_leaves_params_unchanged(name: str, estimator: Any, task: str | Non
         est = _fresh(estimator)
         params, attrs = {k: joblib.hash(v) for k, v in est.get_params().items()}, vars(est).copy()
         for key, value in est.fit(*case.fit_args).get_params().items():
-            assert joblib.hash(value) == params[key], (
-                f"{name}.fit changed or mutated the parameter {key!r} ({case.label})"
-            )
+            msg = f"{name}.fit changed or mutated the parameter {key!r} ({case.label})"
+            assert joblib.hash(value) == params[key], msg
         public = [k for k in vars(est) if not (k.startswith("_") or k.endswith("_"))]
         added = sorted(k for k in public if k not in attrs)
         changed = sorted(k for k in public if k in attrs and vars(est)[k] is not attrs[k])
-        assert not added and not changed, (
-            f"{name}.fit set public attribute(s) {added} and replaced {changed}; fitted "
-            f"attributes end with '_' and private ones start with '_' ({case.label})"
-        )
+        msg = f"{name}.fit set public attribute(s) {added} and replaced {changed}; fitted "
+        msg += f"attributes end with '_' and private ones start with '_' ({case.label})"
+        assert not added and not changed, msg
 
 
 def check_predict_leaves_state_unchanged(
@@ -501,19 +426,15 @@ def check_predict_leaves_state_unchanged(
 ) -> None:
     """``predict`` (``transform``, ``predict_proba``) adds, removes, replaces or mutates no
     attribute of the fitted estimator (network weights included)."""
-    for case in _cases(estimator, task):
-        est = _fresh(estimator).fit(*case.fit_args)
-        before = vars(est).copy()
+    for case, est in _fitted(estimator, task):
+        before, what = vars(est).copy(), f"{name}.{case.method} ({case.label})"
         hashes = {k: joblib.hash(v) for k, v in before.items()}
         _outputs(est, case)
-        assert set(vars(est)) == set(before), (
-            f"{name}.{case.method} added or removed attributes "
-            f"{sorted(set(vars(est)) ^ set(before))} ({case.label})"
-        )
+        odd = sorted(set(vars(est)) ^ set(before))
+        assert not odd, f"{what} added or removed attributes {odd}"
         for key, value in before.items():
-            assert vars(est)[key] is value and joblib.hash(value) == hashes[key], (
-                f"{name}.{case.method} changed the attribute {key!r} ({case.label})"
-            )
+            same = vars(est)[key] is value and joblib.hash(value) == hashes[key]
+            assert same, f"{what} changed the attribute {key!r}"
 
 
 def check_fit_twice_same_result(name: str, estimator: Any, task: str | None = None) -> None:
@@ -529,16 +450,16 @@ def check_fit_twice_same_result(name: str, estimator: Any, task: str | None = No
 def check_same_seed_same_result(name: str, estimator: Any, task: str | None = None) -> None:
     """Two fresh clones fitted with the same ``random_state`` give the same results (an
     estimator without ``random_state`` must be deterministic)."""
-    for case in _cases(estimator, task):
-        first, second = (_outputs(_fresh(estimator).fit(*case.fit_args), case) for _ in "12")
-        _assert_same(second, first, f"{name}: the same random_state gave different results")
+    for case, est in _fitted(estimator, task):
+        twin = _fresh(estimator).fit(*case.fit_args)
+        msg = f"{name}: the same random_state gave different results ({case.label})"
+        _assert_same(_outputs(twin, case), _outputs(est, case), msg)
 
 
 def check_pickle_round_trip(name: str, estimator: Any, task: str | None = None) -> None:
     """A fitted estimator copied with ``pickle``, and one loaded by joblib with read-only
     memory-mapped arrays, give the same results as the original."""
-    for case in _cases(estimator, task):
-        est = _fresh(estimator).fit(*case.fit_args)
+    for case, est in _fitted(estimator, task):
         expected = _outputs(est, case)
         for how, twin in (("pickled", pickle.loads(pickle.dumps(est))), ("mapped", _memmap(est))):
             msg = f"{name}: a {how} copy predicts differently ({case.label})"
@@ -552,19 +473,17 @@ def check_clone_keeps_params(name: str, estimator: Any, task: str | None = None)
     params = joblib.hash(est.get_params(deep=False))
     est.fit(*_cases(estimator, task)[0].fit_args)
     for copy_of, twin in (("unfitted", clone(_fresh(estimator))), ("fitted", clone(est))):
-        assert joblib.hash(twin.get_params(deep=False)) == params, (
-            f"{name}: a clone of the {copy_of} estimator has other parameters"
-        )
+        what = f"{name}: a clone of the {copy_of} estimator has"
+        assert joblib.hash(twin.get_params(deep=False)) == params, f"{what} other parameters"
         fitted = sorted(k for k in vars(twin) if k.endswith("_") and not k.startswith("__"))
-        assert not fitted, f"{name}: a clone of the {copy_of} estimator has fitted {fitted}"
+        assert not fitted, f"{what} fitted {fitted}"
 
 
 def check_predict_sample_order_invariant(
     name: str, estimator: Any, task: str | None = None
 ) -> None:
     """The results for permuted series are the permuted results."""
-    for case in _cases(estimator, task):
-        est = _fresh(estimator).fit(*case.fit_args)
+    for case, est in _fitted(estimator, task):
         idx = np.random.default_rng(0).permutation(len(case.X))  # not the identity here
         expected = {m: _take(v, idx) for m, v in _outputs(est, case).items()}
         msg = f"{name} is not invariant to the order of the series ({case.label})"
@@ -573,8 +492,7 @@ def check_predict_sample_order_invariant(
 
 def check_predict_subset_invariant(name: str, estimator: Any, task: str | None = None) -> None:
     """The results for one series alone equal its results among the others."""
-    for case in _cases(estimator, task):
-        est = _fresh(estimator).fit(*case.fit_args)
+    for case, est in _fitted(estimator, task):
         full = _outputs(est, case)
         for i in range(len(case.X)):
             msg = f"{name}: series {i} alone differs from its result among the others"
@@ -584,6 +502,8 @@ def check_predict_subset_invariant(name: str, estimator: Any, task: str | None =
 
 # ---------------------------------------------------------------- imputation, classification
 def _imputed(name: str, estimator: Any, task: str | None) -> tuple:
+    """``transform`` of series with gaps (of the right shape), the series, the marker of
+    missing values and the mask of observed ones."""
     X = _cases(estimator, task or "imputation")[0].X
     out = np.asarray(_fresh(estimator).fit(X).transform(X))
     assert out.shape == X.shape, f"{name}.transform returned shape {out.shape}, not {X.shape}"
@@ -602,9 +522,8 @@ def check_imputer_fills_missing(name: str, estimator: Any, task: str | None = No
     """``transform`` leaves no NaN or infinity, nor every gap at a numeric ``missing_values``."""
     out, _, marker, observed = _imputed(name, estimator, task)
     assert np.isfinite(out).all(), f"{name}.transform left NaN or infinity"
-    assert np.isnan(marker) or not np.all(out[~observed] == marker), (
-        f"{name}.transform left the missing entries at missing_values={marker}"
-    )
+    msg = f"{name}.transform left the missing entries at missing_values={marker}"
+    assert np.isnan(marker) or not np.all(out[~observed] == marker), msg
 
 
 def check_classifier_labels(name: str, estimator: Any, task: str | None = None) -> None:
@@ -619,8 +538,7 @@ def check_classifier_labels(name: str, estimator: Any, task: str | None = None) 
 def check_classifier_proba(name: str, estimator: Any, task: str | None = None) -> None:
     """``predict_proba``, when present, gives one row per example and one column per class
     of ``classes_``, of probabilities summing to 1, whose arg-max is ``predict``."""
-    case = _cases(estimator, task or "classification")[0]
-    est = _fresh(estimator).fit(*case.fit_args)
+    case, est = next(_fitted(estimator, task or "classification"))
     if not hasattr(est, "predict_proba"):
         return
     proba, shape = np.asarray(est.predict_proba(case.X)), (len(case.X), len(est.classes_))
@@ -630,9 +548,8 @@ def check_classifier_proba(name: str, estimator: Any, task: str | None = None) -
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5, err_msg=msg)
     best = np.asarray(est.classes_)[np.argmax(proba, axis=1)]
     agree = np.mean(best == np.asarray(est.predict(case.X)))
-    assert agree >= 0.99 or np.allclose(proba, proba[:, :1]), (  # ties may break either way
-        f"{name}.predict disagrees with the arg-max of predict_proba"
-    )
+    msg = f"{name}.predict disagrees with the arg-max of predict_proba"
+    assert agree >= 0.99 or np.allclose(proba, proba[:, :1]), msg  # ties may break either way
 
 
 # ---------------------------------------------------------------- super-resolution signals
@@ -641,27 +558,22 @@ def check_signal_output_shape(name: str, estimator: Any) -> None:
     (n_series, n_channels, ratio * n_low) for 3-D input (the multi-output case), and a list
     of signals of the right lengths for a list of series of different lengths."""
     for label, X, y in _layouts(estimator):
-        est, _ = _fit_predict(name, estimator, label, X, y, y.shape)
+        est, _ = _fit_predict(name, estimator, label, X, y)
         series = [X[0], np.concatenate([X[1], X[1][..., :8]], axis=-1)]
-        out = est.predict(series)
-        assert isinstance(out, list) and len(out) == 2, (
-            f"{name}.predict(list of 2 series) returned {type(out).__name__}, not 2 signals"
-        )
-        for s, o in zip(series, out, strict=True):
-            expected = (*s.shape[:-1], y.shape[-1] // X.shape[-1] * s.shape[-1])
-            assert np.shape(o) == expected, (
-                f"{name}.predict(list of series of shapes {[s.shape for s in series]}) gave "
-                f"shape {np.shape(o)}, not {expected} ({label})"
-            )
+        out, what = est.predict(series), f"{name}.predict(list of 2 series) ({label})"
+        assert isinstance(out, list), f"{what} returned {type(out).__name__}, not a list"
+        expected = [(*s.shape[:-1], y.shape[-1] // X.shape[-1] * s.shape[-1]) for s in series]
+        shapes = [np.shape(o) for o in out]
+        assert shapes == expected, f"{what} returned shapes {shapes}, not {expected}"
 
 
 def check_signal_dtypes(name: str, estimator: Any) -> None:
     """float64, float32, int64 and int32 signal pairs of the same integer values are
     accepted and give the same float predictions (to float32 precision)."""
     dtypes = (np.float64, np.float32, np.int64, np.int32)
-    variants = [
-        (f"{np.dtype(t)} signals", lambda a, t=t: np.round(100 * a).astype(t)) for t in dtypes
-    ]
+    variants = {
+        f"{np.dtype(t)} signals": lambda a, t=t: np.round(100 * a).astype(t) for t in dtypes
+    }
     _predict_alike(name, estimator, variants)
 
 
@@ -670,18 +582,15 @@ def check_signal_dtype_object(name: str, estimator: Any) -> None:
     array holding a dict is refused with TypeError by ``fit`` (in ``X`` or ``y``) and
     ``predict``."""
     objects = functools.partial(np.asarray, dtype=object)
-    _predict_alike(name, estimator, [("floats", np.asarray), ("object arrays of numbers", objects)])
-    spoil = functools.partial(_spoilt, value={"foo": "bar"}, dtype=object)
-    _refused(name, estimator, "a dict", spoil, TypeError)
+    _predict_alike(name, estimator, {"floats": np.asarray, "object arrays of numbers": objects})
+    _refused(name, estimator, {"foo": "bar"}, TypeError)
 
 
 def check_signal_nan_inf(name: str, estimator: Any) -> None:
     """Infinity, or NaN unless the ``allow_nan`` tag is set, in ``X`` or ``y`` is refused
     by ``fit``, and in ``X`` by ``predict``, with ValueError saying so (NaN or inf)."""
-    values = [np.inf, -np.inf] + ([] if get_tags(estimator).input_tags.allow_nan else [np.nan])
-    for v in values:
-        spoil = functools.partial(_spoilt, value=v)
-        _refused(name, estimator, str(v), spoil, ValueError, "NaN|inf")
+    for value in [np.inf, -np.inf] + ([] if get_tags(estimator).input_tags.allow_nan else [np.nan]):
+        _refused(name, estimator, value, ValueError, "NaN|inf")
 
 
 def check_signal_n_features_in(name: str, estimator: Any) -> None:
@@ -699,10 +608,9 @@ def check_signal_predict_input_consistency(name: str, estimator: Any) -> None:
     channels raise ValueError naming the channels, signals of another length are
     up-sampled (super-resolvers take any length)."""
     for label, X, y in _layouts(estimator):
-        est = _fresh(estimator).fit(X, y)
         channels = X.shape[1] if X.ndim == 3 else None
-        X_long, y_long = _signal_pair(estimator, n_channels=channels, n_low=X.shape[-1] + 8)
-        _check_output(name, est.predict(X_long), y_long.shape, f"{label} of another length")
+        longer = _signal_pair(estimator, n_channels=channels, n_low=X.shape[-1] + 8)
+        est, _ = _fit_predict(name, estimator, f"{label} of another length", X, y, new=longer)
         other = np.stack([X, X, X], axis=1) if X.ndim == 2 else X[:, :1]
         what = f"{name} fitted on {label}: predict on {other.shape[1]}-channel signals"
         with _expect(what, ValueError, "channel"):
@@ -712,17 +620,16 @@ def check_signal_predict_input_consistency(name: str, estimator: Any) -> None:
 def check_signal_fit_one_series(name: str, estimator: Any) -> None:
     """``fit`` on one signal pair works (then ``predict`` has the right shape) or raises
     ValueError saying that one series is too few."""
-    X, y = _signal_pair(estimator, n_series=1)
     refusal = (ValueError, r"1 series|one series|n_series|1 sample|n_samples")
-    _fit_predict(name, estimator, "one series", X, y, y.shape, refusal)
+    _fit_predict(name, estimator, "one series", *_signal_pair(estimator, n_series=1), refusal)
 
 
 def check_signal_fit_one_timestep(name: str, estimator: Any) -> None:
     """``fit`` on low-rate signals of one time step works (then ``predict`` has the right
     shape) or raises ValueError saying the signals are too short."""
-    X, y = _signal_pair(estimator, n_low=1)
     refusal = (ValueError, r"(?i)time step|timestep|too short|length")
-    _fit_predict(name, estimator, "signals of 1 time step", X, y, y.shape, refusal)
+    X, y = _signal_pair(estimator, n_low=1)
+    _fit_predict(name, estimator, "signals of 1 time step", X, y, refusal)
 
 
 def check_signal_predict_1d(name: str, estimator: Any) -> None:
@@ -737,26 +644,29 @@ def check_signal_predict_1d(name: str, estimator: Any) -> None:
 def check_signal_readonly_memmap_input(name: str, estimator: Any) -> None:
     """Read-only memory-mapped signals (as joblib gives to parallel workers) are accepted
     and predicted like the same signals in memory."""
-    variants = [("signals in memory", np.asarray), ("read-only memory-mapped signals", _memmap)]
-    _predict_alike(name, estimator, variants, both_layouts=True)
+    variants = {"signals in memory": np.asarray, "read-only memory-mapped signals": _memmap}
+    _predict_alike(name, estimator, variants, n_layouts=2)
 
 
 def check_signal_f_contiguous_input(name: str, estimator: Any) -> None:
     """Fortran-ordered signals are accepted, left unchanged, and predicted like the same
     signals in C order."""
-    variants = [("C-ordered signals", np.asarray), ("Fortran-ordered signals", np.asfortranarray)]
-    _predict_alike(name, estimator, variants, both_layouts=True)
+    variants = {"C-ordered signals": np.asarray, "Fortran-ordered signals": np.asfortranarray}
+    _predict_alike(name, estimator, variants, n_layouts=2)
 
 
 def check_signal_data_not_an_array(name: str, estimator: Any) -> None:
     """Signals given as lists of lists, as array-likes with only ``__array__``, or as a
     pandas DataFrame (one row per series) fit and predict like the same arrays."""
-    variants = [("arrays", np.asarray), ("lists of lists", np.ndarray.tolist)]
-    variants.append(("array-likes", _NotAnArray))
+    variants = {
+        "arrays": np.asarray,
+        "lists of lists": np.ndarray.tolist,
+        "array-likes": _NotAnArray,
+    }
     with contextlib.suppress(ImportError):  # pandas is optional
         import pandas as pd
 
-        variants.append(("DataFrames", pd.DataFrame))
+        variants["DataFrames"] = pd.DataFrame
     _predict_alike(name, estimator, variants)
 
 
@@ -767,13 +677,12 @@ def check_signal_regressor_train(name: str, estimator: Any) -> None:
     for label, X, y in _layouts(estimator):
         with _expect(f"{name}.fit with {len(X)} series in X and {len(y) - 1} in y", ValueError):
             _fresh(estimator).fit(X, y[:-1])
-        est, _ = _fit_predict(name, estimator, label, X, y, y.shape)
+        est, _ = _fit_predict(name, estimator, label, X, y)
         score = est.score(X, y)
         assert np.isfinite(score), f"{name}.score on its training {label} is {score}"
-        assert get_tags(est).regressor_tags.poor_score or score > 0, (
-            f"{name}.score on its training {label} is {score:.3g} dB, no better than "
-            "predicting silence (set the poor_score tag if that is expected)"
-        )
+        msg = f"{name}.score on its training {label} is {score:.3g} dB, no better than "
+        msg += "predicting silence (set the poor_score tag if that is expected)"
+        assert get_tags(est).regressor_tags.poor_score or score > 0, msg
 
 
 def check_signal_score_takes_y(name: str, estimator: Any) -> None:
@@ -782,9 +691,8 @@ def check_signal_score_takes_y(name: str, estimator: Any) -> None:
     est = _fresh(estimator)
     for method in ("fit", "score"):
         args = [p for p in inspect.signature(getattr(est, method)).parameters if p != "self"]
-        assert args[1:2] in (["y"], ["Y"]), (
-            f"{name}.{method} should take y as its second argument; it takes {args}"
-        )
+        msg = f"{name}.{method} should take y as its second argument; it takes {args}"
+        assert args[1:2] in (["y"], ["Y"]), msg
     X, y = _signal_pair(estimator)
     score = est.fit(X, y).score(X, y)
     assert isinstance(score, (float, np.floating)), f"{name}.score returned {type(score)}"
@@ -812,38 +720,33 @@ def check_signal_negative_values(name: str, estimator: Any) -> None:
         with _expect(f"{name}.fit on negative signals", ValueError, "Negative values"):
             _fresh(estimator).fit(X - 3.0, y - 3.0)
     else:
-        _fit_predict(name, estimator, "signals with negative values", X - 3.0, y - 3.0, y.shape)
+        _fit_predict(name, estimator, "signals with negative values", X - 3.0, y - 3.0)
 
 
 def check_signal_no_decision_function(name: str, estimator: Any) -> None:
     """A fitted super-resolver has no ``decision_function``, ``predict_proba`` or
     ``predict_log_proba``."""
     est = _fresh(estimator).fit(*_signal_pair(estimator))
-    methods = ("decision_function", "predict_proba", "predict_log_proba")
-    present = [m for m in methods if hasattr(est, m)]
+    present = [
+        m for m in ("decision_function", "predict_proba", "predict_log_proba") if hasattr(est, m)
+    ]
     assert not present, f"{name} is a regressor but has {present}"
 
 
 # ---------------------------------------------------------------- which checks run
-_CONTRACT_CHECKS = (
-    check_fit_returns_self,
-    check_is_fitted_after_fit,
-    check_fit_leaves_input_unchanged,
-    check_fit_leaves_params_unchanged,
-    check_predict_leaves_state_unchanged,
-    check_fit_twice_same_result,
-    check_same_seed_same_result,
-    check_pickle_round_trip,
-    check_clone_keeps_params,
-    check_predict_sample_order_invariant,
-    check_predict_subset_invariant,
-)
-
-_TASK_CHECKS: dict[str, tuple[Callable[..., None], ...]] = {
-    "super_resolution": tuple(globals()[n] for n in __all__ if n.startswith("check_signal_")),
-    "imputation": (check_imputer_keeps_observed, check_imputer_fills_missing),
-    "classification": (check_classifier_labels, check_classifier_proba),
+#: Every check of this module by name: the contract's, then each task's, which start
+#: with their task's prefix.
+_CHECKS: dict[str, Callable[..., None]] = {
+    n: f for n, f in globals().items() if n.startswith("check_") and f.__module__ == __name__
 }
+_PREFIX = {"super_resolution": "check_signal_", "imputation": "check_imputer_"}
+_PREFIX["classification"] = "check_classifier_"
+
+
+def _checks_for(task: str) -> list[Callable[..., None]]:
+    """The contract checks, then those of ``task``."""
+    own = [f for n, f in _CHECKS.items() if not n.startswith(tuple(_PREFIX.values()))]
+    return own + [f for n, f in _CHECKS.items() if n.startswith(_PREFIX.get(task, "-"))]
 
 
 def _check_name(check: Any) -> str:
@@ -861,11 +764,9 @@ def _check_id(check: Any) -> str:
 
 
 def _expected_failure(check: Callable, reason: str, pattern: str | None, mark: str | None):
-    """``check``, which must fail with an exception (or a cause of it) saying ``pattern``.
-
-    Passing, or failing for another reason, raises AssertionError; failing as expected
-    returns (``mark=None``) or calls ``pytest.xfail`` (``mark="xfail"``).
-    """
+    """``check``, which must fail with an exception (or a cause of it) saying ``pattern``:
+    passing, or failing for another reason, raises AssertionError; failing as expected
+    returns (``mark=None``) or calls ``pytest.xfail`` (``mark="xfail"``)."""
 
     @functools.wraps(check)
     def run(estimator: Any) -> None:
@@ -874,12 +775,10 @@ def _expected_failure(check: Callable, reason: str, pattern: str | None, mark: s
         except SkipTest:
             raise
         except Exception as exc:
-            messages, cause = [], exc
-            while cause is not None and len(messages) < 20:
-                messages.append(str(cause))
-                cause = cause.__cause__ or (
-                    None if cause.__suppress_context__ else cause.__context__
-                )
+            messages, e = [], exc
+            while e is not None and len(messages) < 20:  # the exception and its causes
+                messages.append(str(e))
+                e = e.__cause__ or (None if e.__suppress_context__ else e.__context__)
             if pattern and not re.search(pattern, " | ".join(messages)):
                 raise AssertionError(
                     f"{_check_id(check)} is expected to fail ({reason}) but failed for another "
@@ -899,40 +798,21 @@ def _expected_failure(check: Callable, reason: str, pattern: str | None, mark: s
 def tsfilm_checks(
     estimator: Any, task: str | None = None, *, sklearn: bool = True, mark: str | None = None
 ) -> Iterator[tuple[Any, Callable[[Any], None]]]:
-    """Yield ``(estimator, check)`` pairs: run each as ``check(estimator)``.
-
-    scikit-learn's checks (``estimator_checks_generator``), with the task's
-    :data:`EXPECTED_FAILED_CHECKS`, then tsfilm's: see :mod:`tsfilm.testing`.
+    """Yield ``(estimator, check)`` pairs, to run as ``check(estimator)``: scikit-learn's
+    checks (``estimator_checks_generator``) with the task's expected failures, then
+    tsfilm's (see :mod:`tsfilm.testing`).
 
     Parameters
     ----------
     estimator : estimator instance or class
-        A class stands for :func:`create_test_instances`, one estimator per test
-        parameter set.
+        A class stands for :func:`create_test_instances`.
     task : {"super_resolution", "imputation", "classification"}, optional
-        The task; looked up in the registry when omitted.
+        Looked up in the registry when omitted.
     sklearn : bool, default=True
         Include scikit-learn's checks.
     mark : {"xfail"} or None, default=None
-        What an expected scikit-learn failure does when it fails as documented: None
-        returns quietly, "xfail" calls ``pytest.xfail``.
-
-    Yields
-    ------
-    estimator : estimator instance
-    check : callable
-        ``check(estimator)`` raises AssertionError (or another error) when the property
-        does not hold.
-
-    Examples
-    --------
-    >>> from tsfilm.registry import get_model
-    >>> from tsfilm.testing import tsfilm_checks
-    >>> pairs = list(tsfilm_checks(get_model("spline", task="super_resolution"), sklearn=False))
-    >>> for estimator, check in pairs:
-    ...     check(estimator)
-    >>> len(pairs) >= 28
-    True
+        What an expected failure that fails as documented does: return quietly (None) or
+        call ``pytest.xfail``.
     """
     for est in _instances(estimator):
         est_task = task or _task_of(type(est))
@@ -946,7 +826,7 @@ def tsfilm_checks(
                 if name in expected:
                     check = _expected_failure(check, expected[name], pattern, mark)
                 yield instance, check
-        for check in _CONTRACT_CHECKS + _TASK_CHECKS.get(est_task, ()):
+        for check in _checks_for(est_task):
             # The signal checks build super-resolution data; the others take the task.
             kwargs = {"task": est_task} if "task" in inspect.signature(check).parameters else {}
             yield est, functools.partial(check, type(est).__name__, **kwargs)
@@ -1036,10 +916,8 @@ def check_plugin(
     >>> from tsfilm.testing import check_plugin
     >>> check_plugin(get_model("spline", task="super_resolution"))
     """
-    if params is None:
-        estimators = _instances(cls)
-    else:
-        estimators = [cls(**p) for p in ([params] if isinstance(params, dict) else params)]
+    params = [params] if isinstance(params, dict) else params
+    estimators = _instances(cls) if params is None else [cls(**p) for p in params]
     problems = []
     for k, est in enumerate(estimators):
         where = f"[parameter set {k}] " if len(estimators) > 1 else ""
@@ -1053,3 +931,8 @@ def check_plugin(
     if problems:
         name = type(estimators[0]).__name__ if estimators else getattr(cls, "__name__", cls)
         raise AssertionError(f"{name} fails {len(problems)} check(s):\n  " + "\n  ".join(problems))
+
+
+__all__ = [*_CHECKS, "EXPECTED_FAILED_CHECKS", "SIGNAL_EQUIVALENTS", "check_plugin"]
+__all__ += ["create_test_instances", "expected_failed_checks", "parametrize_with_tsfilm_checks"]
+__all__ += ["tsfilm_checks"]

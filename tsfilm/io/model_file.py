@@ -1,28 +1,18 @@
 """Model files: safe to load, written atomically.
 
-A tsfilm model file is a single `safetensors <https://github.com/huggingface/safetensors>`_
-file: the network's weights as tensors and, in the file's metadata, a JSON document with
-the format name and version, the estimator's class, its hyper-parameters and its fitted
-attributes. Loading reads tensors and JSON only, so a model file from a stranger cannot
-run code: the class, named ``"module:qualname"`` in the file, is looked up among the
-registered estimators (:func:`tsfilm.registry.find_class`), never imported from that name.
-
-Nothing else in the file is trusted either (:doc:`/user_guide/security`): the
-hyper-parameters must pass the estimator's own checks, the fitted attributes must be the
-ones its class saves, with their expected types, and the network is first built on
-PyTorch's meta device (shapes, no memory) and compared with the file's tensor table
-before any weight is read, so memory follows the size of the file, never numbers
-written in it.
+A model file is one safetensors file: the network's weights and, in its metadata, a JSON
+document with the format and version, the estimator's class, hyper-parameters and fitted
+attributes (:doc:`/user_guide/model_files`). Loading trusts none of it
+(:doc:`/user_guide/security`): the class is looked up among the registered estimators, never
+imported from its name, and memory follows the size of the file, never numbers written in it.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import threading
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +21,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 from torch.overrides import TorchFunctionMode
 
 from tsfilm import registry
@@ -42,10 +33,8 @@ FORMAT_NAME = "tsfilm-model"
 FORMAT_VERSION = 1
 _METADATA_KEY = "tsfilm"
 _MAX_HEADER_BYTES = 40 * 2**20  # the safetensors header: tensor table and metadata
-_MAX_METADATA_BYTES = 16 * 2**20  # the JSON document
-_MAX_TENSORS = 10_000
-_MAX_NESTING = 16
-_MAX_ARRAY_BYTES = 64 * 2**20
+_MAX_METADATA_BYTES, _MAX_ARRAY_BYTES = 16 * 2**20, 64 * 2**20
+_MAX_TENSORS, _MAX_NESTING = 10_000, 16
 #: Hyper-parameters that count layers (an int, or a list with one entry per layer). Each
 #: layer holds at least one tensor, so they cannot exceed the number of tensors in the file.
 _LAYER_COUNTS = ("depth", "n_layers", "hidden_sizes")
@@ -54,16 +43,17 @@ _HISTORY_KEYS = {"epoch", "train_loss", "valid_loss", "seconds"}
 _DTYPE_NAMES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16"}
 _DTYPE_NAMES |= {torch.bfloat16: "BF16", torch.int64: "I64", torch.int32: "I32"}
 _DTYPE_NAMES |= {torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8", torch.bool: "BOOL"}
-_RANDOM_FILLS = {"normal_", "uniform_", "trunc_normal_", "kaiming_normal_", "kaiming_uniform_"}
-_RANDOM_FILLS |= {"xavier_normal_", "xavier_uniform_", "orthogonal_", "sparse_", "random_"}
-_RANDOM_FILLS |= {"bernoulli_", "exponential_", "geometric_", "log_normal_", "cauchy_"}
+_RANDOM_FILLS = set(
+    "normal_ uniform_ trunc_normal_ kaiming_normal_ kaiming_uniform_ xavier_normal_ xavier_uniform_"
+    " orthogonal_ sparse_ random_ bernoulli_ exponential_ geometric_ log_normal_ cauchy_".split()
+)
 
 
 class _Malformed(Exception):
     """Why a file is not a valid model file; :func:`load` raises it as a ValueError."""
 
 
-class _Unreadable(Exception):
+class _Unreadable(_Malformed):
     """A valid file that this installation cannot read (newer format, class not installed)."""
 
 
@@ -72,14 +62,11 @@ def _require(condition: bool, reason: str) -> None:
         raise _Malformed(reason)
 
 
-def _brief(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else f"{text[:77]}..."
-
-
-def _first_line(exc: BaseException) -> str:
-    line = str(exc).strip().partition("\n")[0]
-    return line if len(line) <= 200 else f"{line[:197]}..."
+def _brief(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, or an exception's first line, cut to ``limit`` characters."""
+    error = isinstance(value, BaseException)
+    text = str(value).strip().partition("\n")[0] if error else repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _is_int(value: Any) -> bool:
@@ -90,112 +77,86 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-# ---------------------------------------------------------------------- fitted attributes
-def _at_least(minimum: int) -> tuple[Callable[[Any], bool], str]:
-    return (lambda value: _is_int(value) and value >= minimum), f"an int >= {minimum}"
+#: Which JSON items an array of each dtype kind holds (kind "O": strings only).
+_ITEMS = {"b": lambda v: isinstance(v, bool), "i": _is_int, "u": _is_int, "f": _is_real}
+_ITEMS |= dict.fromkeys("UO", lambda v: isinstance(v, str))
 
 
-def _vector(value: Any, kinds: str = "f", positive: bool = False) -> bool:
+def _at_least(low: int) -> tuple:
+    return (lambda value: _is_int(value) and value >= low), f"an int >= {low}"
+
+
+def _vector(value: Any, kinds: str = "f") -> bool:
     """Whether ``value`` is a 1-D array of one of ``kinds``; floats must be finite."""
     if not (isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in kinds):
         return False
-    if value.dtype.kind != "f":
-        return True
-    return bool(np.isfinite(value).all()) and (not positive or bool((value > 0).all()))
+    return value.dtype.kind != "f" or bool(np.isfinite(value).all())
 
 
 def _history(value: Any) -> bool:
-    def epoch(e: Any) -> bool:
-        numbers = all(v is None or _is_real(v) for v in e.values())
-        return set(e) == _HISTORY_KEYS and numbers
-
-    return isinstance(value, list) and all(isinstance(e, dict) and epoch(e) for e in value)
+    """Whether ``value`` is a training history: per epoch, a dict of numbers or None."""
+    epochs = value if isinstance(value, list) else [None]
+    dicts = all(isinstance(e, dict) and set(e) == _HISTORY_KEYS for e in epochs)
+    return dicts and all(v is None or _is_real(v) for e in epochs for v in e.values())
 
 
 def _scale(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value) and value > 0
-    return _vector(value, positive=True)
-
-
-def _labels(value: Any) -> bool:
-    return _vector(value, "biufUO") and len(value) >= 2 and len(np.unique(value)) == len(value)
+    """Whether ``value`` is a finite positive float or a 1-D array of them."""
+    value = np.array([value]) if isinstance(value, float) else value
+    return _vector(value) and bool((value > 0).all())
 
 
 def _tokens(value: Any) -> bool:
-    if not (isinstance(value, list) and all(isinstance(token, str) for token in value)):
-        return False
-    return value[:2] == ["<pad>", "<unk>"] and len(set(value)) == len(value)
+    """Whether ``value`` is a vocabulary: distinct str, the padding and unknown markers first."""
+    words = isinstance(value, list) and all(isinstance(token, str) for token in value)
+    return words and value[:2] == ["<pad>", "<unk>"] and len(set(value)) == len(value)
 
 
-_FLOATS = "a 1-D array of finite floats"
 #: The fitted attributes that tsfilm's estimators save: name -> (test, what the value must
-#: be, required). Other names in a class's ``_saved_attributes`` are restored as plain JSON.
-_FITTED: dict[str, tuple[Callable[[Any], bool], str, bool]] = {
-    "history_": (_history, f"a list of dicts of {sorted(_HISTORY_KEYS)}: numbers or None", True),
-    "n_epochs_": (*_at_least(0), True),
-    "best_epoch_": (*_at_least(0), True),
-    "ratio_": (*_at_least(1), True),
-    "n_channels_": (*_at_least(1), True),
-    "window_length_": (*_at_least(1), True),
-    "n_features_in_": (*_at_least(1), False),
-    "scale_": (_scale, "a finite positive float, or a 1-D array of them", True),
-    "mean_": (_vector, _FLOATS, True),
-    "fill_values_": (_vector, _FLOATS, True),
-    "classes_": (_labels, "a 1-D array of at least 2 distinct labels", True),
-    "feature_names_in_": (lambda value: _vector(value, "UO"), "a 1-D array of str", False),
-    "tokens_": (_tokens, "a list of distinct str starting '<pad>', '<unk>'", True),
-    "non_negative_": (lambda value: isinstance(value, bool), "a bool", True),
+#: be). Other names in a class's ``_saved_attributes`` are restored as plain JSON.
+_FITTED = {
+    "history_": (_history, f"a list of dicts of {sorted(_HISTORY_KEYS)}: numbers or None"),
+    **dict.fromkeys(["n_epochs_", "best_epoch_"], _at_least(0)),
+    **dict.fromkeys(["ratio_", "n_channels_", "window_length_", "n_features_in_"], _at_least(1)),
+    "scale_": (_scale, "a finite positive float, or a 1-D array of them"),
+    **dict.fromkeys(["mean_", "fill_values_"], (_vector, "a 1-D array of finite floats")),
+    "classes_": (
+        lambda value: _vector(value, "biufUO") and 2 <= len(value) == len(np.unique(value)),
+        "a 1-D array of at least 2 distinct labels",
+    ),
+    "feature_names_in_": (lambda value: _vector(value, "UO"), "a 1-D array of str"),
+    "tokens_": (_tokens, "a list of distinct str starting '<pad>', '<unk>'"),
+    "non_negative_": (lambda value: isinstance(value, bool), "a bool"),
 }
+_OPTIONAL = {"n_features_in_", "feature_names_in_"}
+#: Sized fitted attributes and the count that their length must equal.
+_LENGTHS = {"history_": "n_epochs_", "feature_names_in_": "n_features_in_"}
+_LENGTHS |= dict.fromkeys(["mean_", "scale_", "fill_values_"], "n_channels_")
 
 
-def _check_agreement(fitted: dict[str, Any]) -> None:
-    """Fitted attributes that describe the same thing must agree."""
-    if "history_" in fitted and "n_epochs_" in fitted:
-        _require(len(fitted["history_"]) == fitted["n_epochs_"], "n_epochs_ != len(history_)")
-    if "best_epoch_" in fitted and "n_epochs_" in fitted:
-        _require(fitted["best_epoch_"] <= fitted["n_epochs_"], "best_epoch_ > n_epochs_")
-    for name in ("mean_", "scale_", "fill_values_"):
-        if isinstance(fitted.get(name), np.ndarray) and "n_channels_" in fitted:
-            _require(len(fitted[name]) == fitted["n_channels_"], f"len({name}) != n_channels_")
-    if "feature_names_in_" in fitted:
-        agree = len(fitted["feature_names_in_"]) == fitted.get("n_features_in_")
-        _require(agree, "len(feature_names_in_) != n_features_in_")
-
-
-# ---------------------------------------------------------------------- JSON values
 def _encode(value: Any, where: str) -> Any:
     """Turn a parameter or fitted attribute into JSON, keeping arrays, tuples and devices."""
-    if value is None or isinstance(value, (bool, str)):
+    if isinstance(value, (np.bool_, np.integer, np.floating, torch.device)):
+        return str(value) if isinstance(value, torch.device) else value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    if isinstance(value, torch.device):
-        return str(value)
-    if isinstance(value, np.ndarray):
-        strings = value.dtype.kind == "O" and all(isinstance(v, str) for v in value.flat)
-        if value.ndim != 1 or (value.dtype.kind not in "biufU" and not strings):
-            raise TypeError(
-                f"{where} is an array of shape {value.shape} and dtype {value.dtype}; a model "
-                "file keeps 1-D arrays of bools, numbers or strings."
-            )
-        return {"__ndarray__": value.tolist(), "dtype": value.dtype.str}
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, where) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v, where) for v in value]
-    if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value):
-            raise TypeError(f"{where} has non-string dictionary keys and cannot be saved.")
+    if isinstance(value, (tuple, list)):
+        items = [_encode(v, where) for v in value]
+        return {"__tuple__": items} if isinstance(value, tuple) else items
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {k: _encode(v, f"{where}[{k!r}]") for k, v in value.items()}
-    raise TypeError(
-        f"{where} of type {type(value).__name__} cannot be saved in a model file; "
-        "use plain numbers, strings, lists or dicts (for random_state: an int or None)."
-    )
+    if not isinstance(value, np.ndarray):
+        raise TypeError(
+            f"{where} is a {type(value).__name__}, which a model file cannot hold: use numbers, "
+            "str, lists, tuples or dicts with str keys (for random_state: an int or None)."
+        )
+    fits = _ITEMS.get(value.dtype.kind)
+    if value.ndim != 1 or not fits or not all(map(fits, value.tolist())):
+        raise TypeError(
+            f"{where} is an array of shape {value.shape} and dtype {value.dtype}; a model file "
+            "keeps 1-D arrays of bools, numbers or strings."
+        )
+    return {"__ndarray__": value.tolist(), "dtype": value.dtype.str}
 
 
 def _decode(value: Any, depth: int = 0) -> Any:
@@ -213,11 +174,8 @@ def _decode(value: Any, depth: int = 0) -> Any:
     return {k: _decode(v, depth + 1) for k, v in value.items()}
 
 
-_ITEMS = {"b": lambda v: isinstance(v, bool), "i": _is_int, "u": _is_int, "f": _is_real}
-_ITEMS |= {"U": lambda v: isinstance(v, str), "O": lambda v: isinstance(v, str)}  # O: strings
-
-
 def _decode_array(value: dict) -> np.ndarray:
+    """A 1-D array from its JSON form, refused unless every item fits its dtype."""
     items, name = value["__ndarray__"], value.get("dtype")
     ok = set(value) == {"__ndarray__", "dtype"} and isinstance(items, list)
     _require(ok and isinstance(name, str), "an array needs a list of items and a dtype string")
@@ -228,63 +186,73 @@ def _decode_array(value: dict) -> np.ndarray:
     fits = _ITEMS.get(dtype.kind)
     ok = fits is not None and dtype.itemsize * len(items) <= _MAX_ARRAY_BYTES
     _require(ok, f"unsupported array dtype {_brief(name)} or array too large")
-    ok = all(fits(v) for v in items)  # and strings no longer than their dtype allows:
+    ok = all(map(fits, items))  # and strings no longer than their dtype allows:
     ok = ok and (dtype.kind != "U" or max(map(len, items), default=0) <= dtype.itemsize // 4)
     _require(ok, f"array items do not fit dtype {_brief(name)}")
     try:
         return np.array(items, dtype=dtype)
     except (OverflowError, ValueError) as exc:
-        raise _Malformed(f"array items do not fit dtype {name}: {_first_line(exc)}") from exc
+        raise _Malformed(f"array items do not fit dtype {name}: {_brief(exc, 200)}") from exc
 
 
-# ---------------------------------------------------------------------- the document
-def _local_device(device: Any, warn: bool) -> Any:
-    """A saved device, or "auto" (with a warning) where that device is not available."""
-    if not isinstance(device, str) or device == "auto":
-        return device  # the estimator's own checks judge it
+def _available(name: str, value: Any) -> bool:
+    """Whether this machine has the saved ``device`` or ``n_threads`` (other values pass)."""
+    if name == "n_threads":
+        return not _is_int(value) or value <= (os.cpu_count() or 1)
+    if not isinstance(value, str) or value == "auto":
+        return True  # the estimator's own checks judge it
     try:
-        parsed = torch.device(device)
+        device = torch.device(value)
     except (RuntimeError, TypeError, ValueError):
-        raise _Malformed(f"parameter device={_brief(device)} is not a torch device") from None
-    cuda = parsed.type == "cuda" and torch.cuda.is_available()
-    if parsed.type == "cpu" or (cuda and (parsed.index or 0) < torch.cuda.device_count()):
-        return device
-    if parsed.type == "mps" and torch.backends.mps.is_available():
-        return device
-    if warn:
-        message = f"The model was saved with device={device!r}, not available here; it is "
-        warnings.warn(message + "loaded with device='auto'.", UserWarning, stacklevel=5)
-    return "auto"
+        raise _Malformed(f"parameter device={_brief(value)} is not a torch device") from None
+    if device.type == "cuda":
+        return (device.index or 0) < torch.cuda.device_count()
+    return device.type == "cpu" or (device.type == "mps" and torch.backends.mps.is_available())
 
 
-def _restore_params(cls: type, raw: Any, warn: bool) -> dict[str, Any]:
+def _restore_params(cls: type, raw: Any, n_tensors: int, warn: bool) -> BaseEstimator:
+    """An unfitted estimator with the file's hyper-parameters, checked by the class."""
     _require(isinstance(raw, dict), "params must be a JSON object")
     unknown = sorted(set(raw) - set(cls._get_param_names()))
     _require(not unknown, f"{cls.__name__} has no parameter(s) {_brief(unknown)}")
     params = {name: _decode(value) for name, value in raw.items()}
-    if "device" in params:
-        params["device"] = _local_device(params["device"], warn)
-    threads = params.get("n_threads")
-    if _is_int(threads) and threads > (os.cpu_count() or 1):
-        if warn:
-            message = f"The model was saved with n_threads={threads}, more than this machine's "
-            warnings.warn(message + "CPUs; it is loaded with None.", UserWarning, stacklevel=4)
-        params["n_threads"] = None
-    return params
+    for name, fallback in (("device", "auto"), ("n_threads", None)):
+        if name in params and not _available(name, params[name]):
+            if warn:
+                message = f"The model was saved with {name}={params[name]!r}, not available here"
+                warnings.warn(f"{message}; it is loaded with {name}={fallback!r}.", stacklevel=4)
+            params[name] = fallback
+    try:
+        estimator = cls(**params)
+        estimator._validate_params()
+    except (TypeError, ValueError) as exc:  # scikit-learn's InvalidParameterError is both
+        raise _Malformed(f"invalid parameter: {_brief(exc, 200)}") from exc
+    for name in _LAYER_COUNTS:
+        value = params.get(name)
+        size = len(value) if isinstance(value, (list, tuple, np.ndarray)) else value
+        ok = not _is_int(size) or size <= n_tensors
+        _require(ok, f"parameter {name}={_brief(value)} needs more than its {n_tensors} tensors")
+    return estimator
 
 
 def _restore_fitted(cls: type, raw: Any) -> dict[str, Any]:
+    """The file's fitted attributes, checked against the class, the table and each other."""
     _require(isinstance(raw, dict), "fitted must be a JSON object")
-    saved = tuple(cls._saved_attributes)
-    unknown = sorted(set(raw) - set(saved))
+    unknown = sorted(set(raw) - set(cls._saved_attributes))
     _require(not unknown, f"{cls.__name__} does not save {_brief(unknown)}")
-    missing = [name for name in saved if name not in raw and name in _FITTED and _FITTED[name][2]]
+    required = _FITTED.keys() - _OPTIONAL - raw.keys()
+    missing = [name for name in cls._saved_attributes if name in required]
     _require(not missing, f"fitted attribute(s) {missing} missing")
     fitted = {name: _decode(value) for name, value in raw.items()}
     for name, value in fitted.items():
-        test, what, _ = _FITTED.get(name, (lambda value: True, "", False))
+        test, what = _FITTED.get(name, (lambda value: True, ""))
         _require(test(value), f"{name} must be {what}, got {_brief(value)}")
-    _check_agreement(fitted)
+    for sized, count in _LENGTHS.items():  # feature names without their count disagree too
+        value, compare = fitted.get(sized), count in fitted or sized == "feature_names_in_"
+        if isinstance(value, (list, np.ndarray)) and compare:
+            _require(len(value) == fitted.get(count), f"{count} != len({sized})")
+    if "best_epoch_" in fitted and "n_epochs_" in fitted:
+        _require(fitted["best_epoch_"] <= fitted["n_epochs_"], "best_epoch_ > n_epochs_")
     return fitted
 
 
@@ -310,65 +278,44 @@ def _restore(document: Any, n_tensors: int, warn: bool = True) -> BaseEstimator:
             f"was written by class {_brief(class_name)}, which is not installed here. "
             "Install the package that provides it."
         ) from None
-    ok = isinstance(cls, type) and issubclass(cls, BaseEstimator)
-    ok = ok and callable(getattr(cls, "build_module", None))
+    ok = issubclass(cls, BaseEstimator) and callable(getattr(cls, "build_module", None))
     ok = ok and isinstance(getattr(cls, "_saved_attributes", None), tuple)
     _require(ok, f"it names {class_name!r}, an estimator without a network")
-    params = _restore_params(cls, document["params"], warn)
-    try:
-        estimator = cls(**params)
-        estimator._validate_params()
-    except (TypeError, ValueError) as exc:  # scikit-learn's InvalidParameterError is both
-        raise _Malformed(f"invalid parameter: {_first_line(exc)}") from exc
-    for name in _LAYER_COUNTS:
-        value = params.get(name)
-        size = len(value) if isinstance(value, (list, tuple, np.ndarray)) else value
-        ok = not _is_int(size) or size <= n_tensors
-        _require(ok, f"parameter {name}={_brief(value)} needs more than its {n_tensors} tensors")
+    estimator = _restore_params(cls, document["params"], n_tensors, warn)
     for name, value in _restore_fitted(cls, document["fitted"]).items():
         setattr(estimator, name, value)
     return estimator
 
 
-# ---------------------------------------------------------------------- the network
 class _SkipRandomFills(TorchFunctionMode):
-    """Random initialisation of meta tensors is a no-op: skip it (torch's meta ``normal_``
-    imports the compiler stack on first use, a second and hundreds of modules)."""
+    """Skip random fills of meta tensors (no-ops whose first call imports torch's compiler)."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         tensor = args[0] if args else kwargs.get("tensor")
         skip = getattr(func, "__name__", "") in _RANDOM_FILLS
-        if skip and isinstance(tensor, torch.Tensor) and tensor.is_meta:
-            return tensor
-        return func(*args, **kwargs)
+        return tensor if skip and getattr(tensor, "is_meta", False) else func(*args, **kwargs)
 
 
 def _build_on_meta(estimator: Any, n_tensors: int) -> torch.nn.Module:
-    """The network on the meta device (shapes and dtypes without memory), built without
-    touching torch's random state and stopped once it registers far more parameters,
-    buffers and submodules than the file has tensors."""
+    """The network's shapes, without memory or torch's random state, stopped if too large."""
     limit, count, thread = 8 * n_tensors + 256, 0, threading.get_ident()
 
-    def count_registration(*_: Any) -> None:
+    def counted(*_: Any) -> None:
         nonlocal count
         if threading.get_ident() == thread:
             count += 1
             _require(count <= limit, f"its hyper-parameters ask for over {limit} registrations")
 
-    hooks = torch.nn.modules.module
-    handles = [
-        hooks.register_module_parameter_registration_hook(count_registration),
-        hooks.register_module_buffer_registration_hook(count_registration),
-        hooks.register_module_module_registration_hook(count_registration),
-    ]
+    hooks, kinds = torch.nn.modules.module, ("parameter", "buffer", "module")
+    handles = [getattr(hooks, f"register_module_{k}_registration_hook")(counted) for k in kinds]
     try:
         with torch.random.fork_rng(devices=[]), torch.device("meta"), _SkipRandomFills():
             module = estimator.build_module()
-    except _Malformed:
-        raise
     except Exception as exc:
-        raise _Malformed(f"its hyper-parameters give no network: {_first_line(exc)}") from exc
+        if isinstance(exc, _Malformed):
+            raise
+        raise _Malformed(f"its hyper-parameters give no network: {_brief(exc, 200)}") from exc
     finally:
         for handle in handles:
             handle.remove()
@@ -405,7 +352,6 @@ def _read_module(estimator: Any, handle: Any, keys: list[str]) -> torch.nn.Modul
     return module.eval()
 
 
-# ---------------------------------------------------------------------- save and load
 def save(estimator, path: str | os.PathLike) -> None:
     """Save a fitted tsfilm estimator to a model file.
 
@@ -444,8 +390,6 @@ def save(estimator, path: str | os.PathLike) -> None:
     >>> np.allclose(tsfilm.load(path).predict(X[:, ::2]), est.predict(X[:, ::2]))
     True
     """
-    from sklearn.utils.validation import check_is_fitted
-
     check_is_fitted(estimator)
     path = Path(path)
     if path.is_dir():
@@ -464,11 +408,8 @@ def save(estimator, path: str | os.PathLike) -> None:
             "register the class with tsfilm.registry.register to save it in a model file."
         )
     params = {k: _encode(v, f"parameter {k}") for k, v in estimator.get_params(deep=False).items()}
-    fitted = {
-        name: _encode(getattr(estimator, name), f"attribute {name}")
-        for name in cls._saved_attributes
-        if hasattr(estimator, name)
-    }
+    names = [name for name in cls._saved_attributes if hasattr(estimator, name)]
+    fitted = {name: _encode(getattr(estimator, name), f"attribute {name}") for name in names}
     document = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "class": class_name}
     text = json.dumps(document | {"params": params, "fitted": fitted})
     tensors = {k: v.detach().cpu().contiguous() for k, v in estimator.module_.state_dict().items()}
@@ -477,7 +418,7 @@ def save(estimator, path: str | os.PathLike) -> None:
             raise ValueError(f"Cannot save: weight {key!r} holds NaN or infinite values.")
     try:
         _restore(json.loads(text), len(tensors), warn=False)
-    except (_Malformed, _Unreadable) as exc:
+    except _Malformed as exc:
         raise ValueError(f"Cannot save: load would refuse the file ({exc}).") from exc.__cause__
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={_METADATA_KEY: text})
@@ -533,14 +474,14 @@ def load(path: str | os.PathLike):
             except RecursionError:
                 raise _Malformed("its metadata is nested too deeply") from None
             except ValueError as exc:
-                raise _Malformed(f"its metadata is not JSON: {_first_line(exc)}") from None
+                raise _Malformed(f"its metadata is not JSON: {_brief(exc, 200)}") from None
             estimator = _restore(document, len(keys))
             estimator.module_ = _read_module(estimator, handle, keys)
     except SafetensorError as exc:
-        message = f"not a safetensors file: {_first_line(exc)}"
+        message = f"not a safetensors file: {_brief(exc, 200)}"
         raise ValueError(f"{where} is not a tsfilm model file ({message}).") from exc
-    except _Malformed as exc:
-        raise ValueError(f"{where} is not a tsfilm model file ({exc}).") from exc.__cause__
     except _Unreadable as exc:
         raise ValueError(f"{where} {exc}") from None
+    except _Malformed as exc:
+        raise ValueError(f"{where} is not a tsfilm model file ({exc}).") from exc.__cause__
     return estimator
