@@ -132,7 +132,7 @@ class ResidualCNNSuperResolver(SuperResolverMixin, TorchEstimator):
         patience: int | None = 10,
         max_time: float | None = None,
         device: Any = "auto",
-        precision: str = "float32",
+        precision: str = "auto",
         n_threads: int | None = None,
         random_state: Any = None,
         verbose: int = 0,

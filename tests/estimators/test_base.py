@@ -328,3 +328,53 @@ def test_verbose_shows_a_progress_bar_and_silence_is_the_default(capsys):
     TFiLMSuperResolver(ratio=2, **{**TINY, "verbose": 1}).fit(X)
     err = capsys.readouterr().err
     assert "TFiLMSuperResolver" in err and "2/2" in err and "loss=" in err
+
+
+@pytest.mark.parametrize(
+    ("native", "speedup", "expected"),
+    [
+        (False, 5.0, "float32"),
+        (True, 0.07, "float32"),
+        (True, 1.05, "float32"),
+        (True, 1.5, "bfloat16"),
+    ],
+)
+def test_auto_precision_uses_bfloat16_only_where_native_and_measured_faster(
+    monkeypatch, native, speedup, expected
+):
+    from tsfilm.estimators import _base
+
+    monkeypatch.setattr(_base, "_native_bfloat16_cpu", lambda: native)
+    monkeypatch.setattr(_base, "bfloat16_speedup", lambda: speedup)
+    assert _base.resolve_precision("auto", torch.device("cpu")) == expected
+    assert _base.resolve_precision("float32", torch.device("cpu")) == "float32"
+    est = TFiLMSuperResolver(ratio=2, **TINY).fit(_signals())
+    assert est.precision_ == expected
+
+
+def test_explicit_bfloat16_where_it_is_slower_warns_with_the_cost(monkeypatch):
+    from tsfilm.estimators import _base
+
+    monkeypatch.setattr(_base, "bfloat16_speedup", lambda: 0.1)
+    with pytest.warns(UserWarning, match="10.0x slower than float32 on this CPU"):
+        assert _base.resolve_precision("bfloat16", torch.device("cpu")) == "bfloat16"
+
+
+def test_auto_precision_predicts_in_float32(monkeypatch):
+    from tsfilm.estimators import _base
+
+    monkeypatch.setattr(_base, "_native_bfloat16_cpu", lambda: True)
+    monkeypatch.setattr(_base, "bfloat16_speedup", lambda: 2.0)
+    X = _signals()
+    est = TFiLMSuperResolver(ratio=2, **TINY).fit(X)
+    assert est.precision_ == "bfloat16"
+    assert _conv_output_dtypes(est.module_, lambda: est.predict(X[:, ::2])) == {torch.float32}
+
+
+def test_the_speedup_measurement_leaves_the_global_rng_alone():
+    from tsfilm.estimators._base import bfloat16_speedup
+
+    state = torch.random.get_rng_state()
+    bfloat16_speedup.cache_clear()
+    assert bfloat16_speedup() > 0
+    assert torch.equal(torch.random.get_rng_state(), state)

@@ -13,6 +13,7 @@ from tsfilm.estimators._base import (
     document_engine_params,
     grid_windows,
     random_windows,
+    resolve_precision,
     unet_kwargs,
 )
 from tsfilm.estimators.classification import (
@@ -56,6 +57,7 @@ __all__ = [
     "document_engine_params",
     "grid_windows",
     "random_windows",
+    "resolve_precision",
     "smallcnn_kwargs",
     "unet_kwargs",
 ]

@@ -493,7 +493,7 @@ class TFiLMSequenceClassifier(SeriesInputMixin, BaseSequenceClassifier):
         patience: int | None = 20,
         max_time: float | None = None,
         device: Any = "auto",
-        precision: str = "float32",
+        precision: str = "auto",
         n_threads: int | None = None,
         random_state: Any = None,
         verbose: int = 0,

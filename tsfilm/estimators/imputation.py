@@ -645,7 +645,7 @@ class TFiLMImputer(UNetImputer):
         patience: int | None = 10,
         max_time: float | None = None,
         device: Any = "auto",
-        precision: str = "float32",
+        precision: str = "auto",
         n_threads: int | None = None,
         random_state: Any = None,
         verbose: int = 0,

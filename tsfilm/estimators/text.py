@@ -211,7 +211,7 @@ class TFiLMTextClassifier(TextInputMixin, BaseSequenceClassifier):
         patience: int | None = 3,
         max_time: float | None = None,
         device: Any = "auto",
-        precision: str = "float32",
+        precision: str = "auto",
         n_threads: int | None = None,
         random_state: Any = None,
         verbose: int = 0,

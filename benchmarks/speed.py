@@ -1,0 +1,785 @@
+"""Speed of tsfilm's networks as ratios against this machine's own ceilings, in one run.
+
+Everything is measured in one process, so that the ratios compare figures taken under
+the same conditions (a shared machine changes its load from minute to minute):
+
+1. **Machine**: CPU model and its bf16/AVX flags, torch version and threads,
+   ``OMP_WAIT_POLICY``.
+2. **Ceilings**: fp32 and bf16 matrix multiplication (GFLOP/s, best of n) with each
+   thread count, without and with a competing busy process; cubic-spline up-sampling
+   (:func:`tsfilm.preprocessing.spline_upsample`) in samples per second.
+3. **Training step** of the super-resolution U-Net (the ``tsfilm train`` sizes, a batch
+   of ``--batch-size`` patches of ``--patch-length`` samples, loss, backward and Adam
+   step) with TFiLM layers and without (the Conv baseline): the TFiLM/Conv time ratio
+   with each thread count, without and with a competing busy process (a
+   pure-Python busy loop in a subprocess, spinning on one core). The Conv step's achieved
+   GFLOP/s (convolution FLOPs of one forward and backward pass counted by
+   ``torch.utils.flop_counter.FlopCounterMode``) is divided by the fp32 matmul ceiling
+   at the same thread count and load.
+4. **Precision**: the same steps under bfloat16 autocast, against float32.
+5. **Inference**: real-time factor (seconds of 16 kHz audio per second of compute, ratio
+   4) of :meth:`tsfilm.TFiLMSuperResolver.predict` on ``--minutes`` of audio, and the
+   peak resident memory the call adds beyond its output array, each length in a fresh
+   subprocess; the ratios of the longest to the shortest length show whether speed or
+   memory depends on the length.
+6. **Text**: seconds per training epoch of :class:`tsfilm.TFiLMTextClassifier` and the
+   SmallCNN and LSTM baselines (``"smallcnn_text"``, ``"lstm_text"``), each sized to
+   about ``--text-params`` parameters as in ``benchmarks/text_classification.py``, on
+   random documents; the TFiLM/SmallCNN and TFiLM/LSTM ratios are printed next to the
+   paper's (Table 5).
+
+Compared variants are measured alternately (A B A B ...) after a warm-up, so that a
+change of load hits both; a time is the best of ``--repeats``, and the tables give the
+ratio of the best times (the training table also the ratio of the medians). Prints
+markdown tables and writes every figure as CSV (``--out``).
+
+Example (about ten minutes on two shared CPU cores; ``--quick`` takes about one)::
+
+    python benchmarks/speed.py --out speed.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import functools
+import gc
+import json
+import os
+import platform
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from argparse import Namespace
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+SAMPLE_RATE = 16000
+RATIO = 4
+#: The paper's seconds per epoch of TFiLM over SmallCNN and over LSTM (Table 5).
+PAPER_TEXT_RATIOS = {"smallcnn": 0.38, "lstm": 0.30}
+#: Registry name of each text network, and the hyper-parameter that sets its width.
+TEXT_NETWORKS = {
+    "tfilm": ("tfilm_text", "n_filters"),
+    "smallcnn": ("smallcnn_text", "n_filters"),
+    "lstm": ("lstm_text", "hidden_size"),
+}
+#: A pure-Python busy loop that stops by itself when its parent dies or after `limit` seconds.
+_BUSY_LOOP = (
+    "import os, time\n"
+    "parent, end = os.getppid(), time.monotonic() + {limit}\n"
+    "while os.getppid() == parent and time.monotonic() < end:\n"
+    "    for _ in range(100000):\n"
+    "        pass\n"
+)
+IDLE, BUSY = "none", "1 busy process"
+
+
+# ---------------------------------------------------------------------- helpers
+class Records:
+    """Every measured figure, for the CSV file: section, item, setting and value."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(
+        self, section: str, item: str, value: float | str, unit: str = "", **setting: object
+    ) -> None:
+        detail = ", ".join(f"{k}={v}" for k, v in setting.items())
+        self.rows.append(
+            {"section": section, "item": item, "setting": detail, "value": value, "unit": unit}
+        )
+
+    def write(self, path: Path) -> None:
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(
+                handle, fieldnames=["section", "item", "setting", "value", "unit"]
+            )
+            writer.writeheader()
+            writer.writerows(self.rows)
+
+
+def table(header: list[str], rows: list[list]) -> None:
+    """Print a markdown table; numbers are right-aligned."""
+    print()
+    print("| " + " | ".join(header) + " |")
+    aligns = ["---:" if rows and isinstance(v, (int, float)) else "---" for v in rows[0]]
+    print("|" + "|".join(aligns) + "|")
+    for row in rows:
+        print("| " + " | ".join(_fmt(v) for v in row) + " |")
+    print(flush=True)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "-"
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{value:.2f}"
+        return f"{value:.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def interleaved(
+    variants: dict[str, Callable[[], object]], repeats: int, warmup: int = 1
+) -> dict[str, list[float]]:
+    """Seconds of every call of every variant, called alternately (A B A B ...)."""
+    for _ in range(warmup):
+        for fn in variants.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+@contextlib.contextmanager
+def competing_load(busy: bool, limit_s: float = 900.0) -> Iterator[None]:
+    """Run the block while a pure-Python busy loop spins on one core (when ``busy``)."""
+    if not busy:
+        yield
+        return
+    code = _BUSY_LOOP.format(limit=limit_s)
+    process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)  # let it start spinning
+        yield
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _threads(n: int) -> None:
+    torch.set_num_threads(n)
+
+
+# ---------------------------------------------------------------------- 1. machine
+def machine_info() -> dict[str, str]:
+    """CPU model and flags, torch version and threads, OpenMP wait policy."""
+    model, flags = platform.processor() or "?", set()
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        lscpu = ""
+    for line in lscpu.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "Model name":
+            model = value.strip()
+        elif key.strip() == "Flags":
+            flags = set(value.split())
+    cpus = os.cpu_count()
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        usable = cpus
+    return {
+        "CPU": model,
+        "CPUs usable": f"{usable} (of {cpus})",
+        "avx2": "yes" if "avx2" in flags else "no",
+        "avx512_bf16": "yes" if "avx512_bf16" in flags else "no",
+        "amx_bf16": "yes" if "amx_bf16" in flags else "no",
+        "torch": torch.__version__,
+        "torch.get_num_threads()": str(torch.get_num_threads()),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(unset)"),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
+        "load average (1 min) at start": f"{os.getloadavg()[0]:.2f}",
+    }
+
+
+# ---------------------------------------------------------------------- 2. ceilings
+def matmul_ceilings(args: Namespace, records: Records) -> dict[tuple[str, int, str], float]:
+    """Best matmul GFLOP/s per (dtype, threads, load)."""
+    n = args.matmul_size
+    a32, b32 = torch.randn(n, n), torch.randn(n, n)
+    operands = {"fp32": (a32, b32), "bf16": (a32.bfloat16(), b32.bfloat16())}
+    flops = 2 * n**3
+    result = {}
+    for load in args.loads:
+        with competing_load(load == BUSY):
+            for threads in args.threads:
+                _threads(threads)
+                variants = {
+                    dtype: (lambda a=a, b=b: torch.mm(a, b)) for dtype, (a, b) in operands.items()
+                }
+                times = interleaved(variants, args.matmul_repeats, warmup=2)
+                for dtype, seconds in times.items():
+                    gflops = flops / min(seconds) / 1e9
+                    result[dtype, threads, load] = gflops
+                    records.add(
+                        "ceilings",
+                        f"{dtype} matmul {n}x{n}",
+                        gflops,
+                        "GFLOP/s",
+                        threads=threads,
+                        load=load,
+                    )
+    return result
+
+
+def spline_ceiling(args: Namespace, records: Records) -> float:
+    """Output samples per second of the cubic-spline up-sampling (single-threaded SciPy)."""
+    from tsfilm.preprocessing import spline_upsample
+
+    x = _speech_like(int(args.spline_seconds * SAMPLE_RATE / RATIO), SAMPLE_RATE / RATIO)
+    out_len = x.shape[-1] * RATIO
+    times = interleaved({"spline": lambda: spline_upsample(x, RATIO)}, args.matmul_repeats)
+    rate = out_len / min(times["spline"])
+    records.add("ceilings", "spline_upsample", rate, "samples/s", seconds=args.spline_seconds)
+    return rate
+
+
+def _speech_like(n: int, rate: float) -> np.ndarray:
+    """A wandering harmonic tone with a little noise (float32), enough for timing."""
+    t = np.arange(n) / rate
+    f0 = 140 + 40 * np.sin(2 * np.pi * 0.3 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    noise = np.random.default_rng(0).normal(size=n)
+    return (0.3 * np.sin(phase) + 0.1 * np.sin(3 * phase) + 0.01 * noise).astype(np.float32)
+
+
+# ---------------------------------------------------------------------- 3-4. training
+def _unet_step(
+    size: str, tfilm: bool, args: Namespace, bf16: bool = False
+) -> tuple[torch.nn.Module, Callable[..., None], tuple]:
+    """The module and one training step (loss, backward, Adam) of the estimator's U-Net."""
+    from tsfilm import TFiLMSuperResolver
+    from tsfilm.cli import SIZES
+
+    est = TFiLMSuperResolver(**SIZES[size], tfilm=tfilm, patch_length=args.patch_length)
+    est.n_channels_ = 1
+    module = est.build_module().train()
+    optimizer = torch.optim.Adam(module.parameters(), lr=est.learning_rate)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(args.batch_size, 1, args.patch_length, generator=generator)
+    y = x + 0.1 * torch.randn(x.shape, generator=generator)
+
+    def step(bf16: bool = bf16) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        context = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+        with context:
+            loss = est.compute_loss(module, (x, y))
+        loss.backward()
+        optimizer.step()
+
+    return module, step, (est, x, y)
+
+
+def conv_flops(module: torch.nn.Module, est, x: torch.Tensor, y: torch.Tensor) -> int:
+    """FLOPs of one forward and backward pass, as FlopCounterMode counts them."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        est.compute_loss(module, (x, y)).backward()
+    module.zero_grad(set_to_none=True)
+    return int(counter.get_total_flops())
+
+
+def training_steps(args: Namespace, ceilings: dict, records: Records) -> tuple[list[list], dict]:
+    """TFiLM/Conv step-time ratios per size, threads and load."""
+    rows, steps, params = [], {}, {}
+    for size in args.sizes:
+        torch.manual_seed(0)
+        tfilm_module, tfilm_step, _ = _unet_step(size, True, args)
+        conv_module, conv_step, (est, x, y) = _unet_step(size, False, args)
+        steps[size] = {"TFiLM": tfilm_step, "Conv": conv_step}
+        flops = conv_flops(conv_module, est, x, y)
+        params[size] = {
+            name: sum(p.numel() for p in m.parameters())
+            for name, m in (("TFiLM", tfilm_module), ("Conv", conv_module))
+        }
+        records.add("training", f"{size} Conv FLOPs per step", flops, "FLOP")
+        for name, count in params[size].items():
+            records.add("training", f"{size} {name} parameters", count)
+        for threads in args.threads:
+            for load in args.loads:
+                _threads(threads)
+                with competing_load(load == BUSY):
+                    times = interleaved(steps[size], args.repeats)
+                best = {k: min(v) for k, v in times.items()}
+                median = {k: statistics.median(v) for k, v in times.items()}
+                achieved = flops / best["Conv"] / 1e9
+                ceiling = ceilings["fp32", threads, load]
+                setting = {"size": size, "threads": threads, "load": load}
+                for name in best:
+                    records.add("training", f"{name} step best", best[name], "s", **setting)
+                    records.add("training", f"{name} step median", median[name], "s", **setting)
+                ratio = best["TFiLM"] / best["Conv"]
+                ratio_median = median["TFiLM"] / median["Conv"]
+                records.add("training", "TFiLM/Conv (best)", ratio, **setting)
+                records.add("training", "TFiLM/Conv (median)", ratio_median, **setting)
+                records.add("training", "Conv achieved", achieved, "GFLOP/s", **setting)
+                records.add(
+                    "training", "Conv achieved / fp32 matmul", achieved / ceiling, **setting
+                )
+                rows.append(
+                    [
+                        size,
+                        threads,
+                        load,
+                        best["TFiLM"],
+                        best["Conv"],
+                        ratio,
+                        ratio_median,
+                        achieved,
+                        ceiling,
+                        achieved / ceiling,
+                    ]
+                )
+                print(
+                    f"  training {size}, {threads} thread(s), load {load}: TFiLM/Conv {ratio:.2f}",
+                    flush=True,
+                )
+    return rows, params
+
+
+def precision_steps(args: Namespace, records: Records) -> list[list]:
+    """bf16-autocast/fp32 step-time ratios of the same training steps."""
+    rows = []
+    for size in args.sizes:
+        for tfilm in (True, False):
+            torch.manual_seed(0)
+            _, step, _ = _unet_step(size, tfilm, args)
+            name = "TFiLM" if tfilm else "Conv"
+            for threads in args.precision_threads:
+                _threads(threads)
+                times = interleaved(
+                    {"fp32": functools.partial(step, False), "bf16": functools.partial(step, True)},
+                    args.repeats,
+                )
+                fp32, bf16 = min(times["fp32"]), min(times["bf16"])
+                setting = {"size": size, "model": name, "threads": threads}
+                records.add("precision", "fp32 step best", fp32, "s", **setting)
+                records.add("precision", "bf16 step best", bf16, "s", **setting)
+                records.add("precision", "bf16/fp32", bf16 / fp32, **setting)
+                rows.append([size, name, threads, fp32, bf16, bf16 / fp32])
+                print(
+                    f"  precision {size} {name}, {threads} thread(s): bf16/fp32 {bf16 / fp32:.2f}",
+                    flush=True,
+                )
+    return rows
+
+
+# ---------------------------------------------------------------------- 5. inference
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's peak-RSS counter (VmHWM); False where that is not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_bytes(reset: bool) -> int:
+    if reset:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KB on Linux
+
+
+def inference_child(model: Path, seconds: float, threads: int) -> dict:
+    """One up-sampling measurement, in this (fresh) process."""
+    import tsfilm
+
+    _threads(threads)
+    est = tsfilm.load(model)
+    n_low = round(seconds * SAMPLE_RATE / RATIO)
+    x = _speech_like(n_low, SAMPLE_RATE / RATIO)[None]
+    chunk = int(est.chunk_length or 4 * est.patch_length) // RATIO
+    est.predict(x[:, : min(n_low, 2 * chunk + 7)])  # warm-up: full and partial chunks
+    gc.collect()
+    before = _rss_bytes()
+    reset = _reset_peak()
+    start = time.perf_counter()
+    out = est.predict(x)
+    elapsed = time.perf_counter() - start
+    peak = _peak_bytes(reset)
+    assert out.shape == (1, n_low * RATIO) and np.all(np.isfinite(out))
+    return {
+        "seconds": elapsed,
+        "audio_seconds": n_low * RATIO / SAMPLE_RATE,
+        "output_bytes": int(out.nbytes),
+        "extra_bytes": int(peak - before - out.nbytes),
+        "peak_reset": reset,
+    }
+
+
+def fit_small_model(size: str, args, path: Path) -> int:
+    """Fit a super-resolver of ``size`` for one epoch on a few seconds of audio; save it."""
+    from tsfilm import TFiLMSuperResolver
+    from tsfilm.cli import SIZES
+
+    audio = _speech_like(int(args.fit_seconds * SAMPLE_RATE), SAMPLE_RATE)
+    est = TFiLMSuperResolver(
+        ratio=RATIO,
+        patch_length=args.patch_length,
+        sample_rate=SAMPLE_RATE,
+        max_epochs=1,
+        validation_fraction=0.0,
+        patience=None,
+        random_state=0,
+        **SIZES[size],
+    ).fit(audio[None])
+    est.save(path)
+    return sum(p.numel() for p in est.module_.parameters())
+
+
+def inference(
+    args: Namespace, spline_rate: float, records: Records
+) -> tuple[list[list], list[list]]:
+    """Real-time factor and extra peak memory of predict per size and length."""
+    rows, growth = [], []
+    threads = args.inference_threads
+    with tempfile.TemporaryDirectory() as folder:
+        for size in args.sizes:
+            model = Path(folder) / f"{size}.tsfilm"
+            fit_small_model(size, args, model)
+            results = []
+            for minutes in args.minutes:
+                command = [
+                    sys.executable,
+                    __file__,
+                    "--child-model",
+                    str(model),
+                    "--child-seconds",
+                    str(minutes * 60),
+                    "--child-threads",
+                    str(threads),
+                ]
+                done = subprocess.run(command, capture_output=True, text=True, check=False)
+                if done.returncode != 0:
+                    raise RuntimeError(f"inference child failed:\n{done.stderr}")
+                r = json.loads(done.stdout.strip().splitlines()[-1])
+                results.append(r)
+                rtf = r["audio_seconds"] / r["seconds"]
+                extra_mb = r["extra_bytes"] / 2**20
+                setting = {"size": size, "minutes": minutes, "threads": threads}
+                records.add("inference", "compute", r["seconds"], "s", **setting)
+                records.add("inference", "real-time factor", rtf, "audio s / s", **setting)
+                records.add(
+                    "inference", "RTF / spline RTF", rtf * SAMPLE_RATE / spline_rate, **setting
+                )
+                records.add("inference", "peak memory beyond output", extra_mb, "MB", **setting)
+                records.add("inference", "output", r["output_bytes"] / 2**20, "MB", **setting)
+                rows.append(
+                    [
+                        size,
+                        minutes,
+                        threads,
+                        r["seconds"],
+                        rtf,
+                        rtf * SAMPLE_RATE / spline_rate,
+                        r["output_bytes"] / 2**20,
+                        extra_mb,
+                    ]
+                )
+                print(
+                    f"  inference {size}, {minutes} min: RTF {rtf:.1f}, "
+                    f"{extra_mb:.0f} MB beyond the output",
+                    flush=True,
+                )
+            first, last = results[0], results[-1]
+            speed = (last["audio_seconds"] / last["seconds"]) / (
+                first["audio_seconds"] / first["seconds"]
+            )
+            memory = last["extra_bytes"] / max(first["extra_bytes"], 1)
+            label = f"{args.minutes[-1]:g} min / {args.minutes[0]:g} min"
+            records.add("inference", f"RTF {label}", speed, size=size)
+            records.add("inference", f"memory {label}", memory, size=size)
+            growth.append([size, label, speed, memory])
+    return rows, growth
+
+
+# ---------------------------------------------------------------------- 6. text
+def _random_texts(args: Namespace) -> tuple[list[str], np.ndarray]:
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, args.text_vocabulary, size=(args.text_documents, args.text_length))
+    texts = [" ".join(f"w{i}" for i in row) for row in ids]
+    return texts, rng.integers(0, 2, size=args.text_documents)
+
+
+def _count_parameters(estimator, tokens: list[str]) -> int:
+    """Parameters of the network ``estimator`` builds for ``tokens`` and two classes."""
+    probe = estimator.__class__(**estimator.get_params())
+    probe.tokens_ = tokens
+    probe.classes_ = np.array([0, 1])
+    return sum(p.numel() for p in probe.build_module().parameters())
+
+
+def _sized(name: str, target: int, tokens: list[str], common: dict) -> tuple[object, str, int]:
+    """The text network ``name`` with the width whose parameter count is closest to target."""
+    from tsfilm.registry import make_model
+
+    registered, width = TEXT_NETWORKS[name]
+
+    def count(value: int) -> int:
+        return _count_parameters(make_model(registered, **common, **{width: value}), tokens)
+
+    high = 4
+    while count(high) < target and high < 8192:
+        high *= 2
+    low = max(high // 2, 1)
+    while low < high:  # smallest width reaching the target
+        mid = (low + high) // 2
+        low, high = (mid + 1, high) if count(mid) < target else (low, mid)
+    best = min((w for w in (low - 1, low) if w >= 1), key=lambda w: abs(count(w) - target))
+    return make_model(registered, **common, **{width: best}), f"{width}={best}", count(best)
+
+
+def text_epochs(args: Namespace, records: Records) -> list[list]:
+    """Seconds per epoch of the three text networks at about matched parameter counts."""
+    from sklearn.base import clone
+
+    from tsfilm.preprocessing import TextTokenizer
+
+    texts, labels = _random_texts(args)
+    common = {
+        "max_vocabulary": args.text_vocabulary,
+        "max_length": args.text_length,
+        "embedding_dim": args.embedding_dim,
+        "batch_size": args.text_batch_size,
+        "max_epochs": 1,
+        "validation_fraction": 0.0,
+        "patience": None,
+        "n_threads": args.text_threads,
+        "random_state": 0,
+    }
+    tokens = (
+        TextTokenizer(max_vocabulary=args.text_vocabulary, max_length=args.text_length)
+        .fit(texts)
+        .tokens_
+    )
+    models = {name: _sized(name, int(args.text_params), tokens, common) for name in TEXT_NETWORKS}
+    for name, (_, width, n) in models.items():
+        print(f"  text {name}: {width}, {n:,} parameters", flush=True)
+
+    def epoch(est: object) -> Callable[[], float]:
+        return lambda: est.fit(texts, labels).history_[-1]["seconds"]
+
+    # The engine's own epoch time (training only, without tokenizing): best of repeats,
+    # the models taking turns.
+    seconds: dict[str, list[float]] = {name: [] for name in models}
+    warm = max(len(texts) // 10, 2 * args.text_batch_size)
+    for est, _, _ in models.values():  # warm-up on a tenth of the documents
+        clone(est).fit(texts[:warm], labels[:warm])
+    for _ in range(args.text_repeats):
+        for name, (est, _, _) in models.items():
+            seconds[name].append(epoch(est)())
+    best = {name: min(v) for name, v in seconds.items()}
+    rows = []
+    for name, (_, width, n) in models.items():
+        ratio = best["tfilm"] / best[name]
+        paper = PAPER_TEXT_RATIOS.get(name, float("nan"))
+        setting = {"model": name, "threads": args.text_threads}
+        records.add("text", "parameters", n, **setting)
+        records.add("text", "seconds per epoch", best[name], "s", **setting)
+        records.add("text", "TFiLM / this", ratio, **setting)
+        records.add("text", "paper TFiLM / this", paper, **setting)
+        rows.append([name, n, width, best[name], ratio, paper])
+    return rows
+
+
+# ---------------------------------------------------------------------- main
+def parse_args(argv: list[str] | None) -> Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes and few repeats (about a minute)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=None,
+        help="torch thread counts to compare (default: 1 and all)",
+    )
+    parser.add_argument(
+        "--sizes", nargs="+", default=["tiny", "small"], help="tsfilm.cli.SIZES keys of the U-Net"
+    )
+    parser.add_argument(
+        "--no-load", action="store_true", help="skip the measurements with a competing busy process"
+    )
+    parser.add_argument("--repeats", type=int, default=None, help="timed training steps")
+    parser.add_argument("--patch-length", type=int, default=None, help="default 8192")
+    parser.add_argument("--batch-size", type=int, default=None, help="default 16")
+    parser.add_argument("--matmul-size", type=int, default=1024)
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        nargs="+",
+        default=None,
+        help="audio lengths of the inference runs (default 1 and 10)",
+    )
+    parser.add_argument(
+        "--inference-threads",
+        type=int,
+        default=1,
+        help="torch threads of the inference runs (default 1: the steadiest on a shared machine)",
+    )
+    parser.add_argument("--text-params", type=float, default=None, help="default 1e6")
+    parser.add_argument("--embedding-dim", type=int, default=45)
+    parser.add_argument("--text-threads", type=int, default=None, help="default 1")
+    parser.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        choices=["training", "precision", "inference", "text"],
+        help="sections to leave out",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="CSV file of every figure")
+    parser.add_argument("--child-model", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-seconds", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--child-threads", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    all_threads = torch.get_num_threads()
+    quick = args.quick
+    defaults = {
+        "threads": sorted({1, all_threads}),
+        "repeats": 1 if quick else 4,
+        "patch_length": 1024 if quick else 8192,
+        "batch_size": 4 if quick else 16,
+        "minutes": [0.05, 0.5] if quick else [1.0, 10.0],
+        "text_params": 1e5 if quick else 1e6,
+        "text_threads": 1,
+    }
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.loads = [IDLE] if args.no_load else [IDLE, BUSY]
+    args.precision_threads = args.threads
+    args.matmul_repeats = 3 if quick else 10
+    args.spline_seconds = 10.0 if quick else 60.0
+    args.fit_seconds = 2.0 if quick else 4.0
+    args.text_documents = 200 if quick else 2000
+    args.text_length = 64 if quick else 256
+    args.text_vocabulary = 2000 if quick else 20000
+    args.text_batch_size = 32
+    args.text_repeats = 1 if quick else 2
+    return args
+
+
+@contextlib.contextmanager
+def section(title: str, records: Records) -> Iterator[None]:
+    """Print a section's title, then how long it took."""
+    print(f"## {title}", flush=True)
+    start = time.perf_counter()
+    yield
+    elapsed = time.perf_counter() - start
+    records.add("runtime", title.partition(" (")[0], elapsed, "s")
+    print(f"({title.partition(' (')[0]}: {elapsed:.1f} s)", flush=True)
+    print()
+
+
+def run(args: Namespace, records: Records) -> None:
+    info = machine_info()
+    for key, value in info.items():
+        records.add("machine", key, value)
+    print("## Machine")
+    table(["", "value"], [[k, v] for k, v in info.items()])
+
+    with section("Ceilings", records):
+        ceilings = matmul_ceilings(args, records)
+        spline_rate = spline_ceiling(args, records)
+        rows = []
+        for dtype in ("fp32", "bf16"):
+            for load in args.loads:
+                values = [ceilings[dtype, t, load] for t in args.threads]
+                name = f"{dtype} matmul {args.matmul_size}² (GFLOP/s)"
+                rows.append([name, load, *values, values[-1] / values[0]])
+        for load in args.loads:
+            ratio = [ceilings["bf16", t, load] / ceilings["fp32", t, load] for t in args.threads]
+            rows.append(["bf16/fp32 matmul", load, *ratio, float("nan")])
+        real_time = spline_rate / SAMPLE_RATE
+        name = f"spline_upsample (samples/s; {real_time:.0f}x real time at 16 kHz)"
+        rows.append([name, IDLE, spline_rate, *([float("nan")] * len(args.threads))])
+        threads = [f"{t} thread(s)" for t in args.threads]
+        ratio = f"{args.threads[-1]}/{args.threads[0]} threads"
+        table(["ceiling", "competing load", *threads, ratio], rows)
+
+    if "training" not in args.skip:
+        title = f"Training step (batch {args.batch_size} x {args.patch_length} samples, Adam"
+        with section(f"{title} step included)", records):
+            rows, params = training_steps(args, ceilings, records)
+            counts = [f"{k}: TFiLM {p['TFiLM']:,}, Conv {p['Conv']:,}" for k, p in params.items()]
+            print("Parameters: " + "; ".join(counts))
+            header = ["size", "threads", "competing load", "TFiLM step (s)", "Conv step (s)"]
+            header += ["TFiLM/Conv", "TFiLM/Conv (medians)", "Conv GFLOP/s"]
+            header += ["fp32 matmul GFLOP/s", "Conv / matmul"]
+            table(header, rows)
+
+    if "precision" not in args.skip:
+        with section("Precision (bf16 autocast vs fp32, no competing load)", records):
+            rows = precision_steps(args, records)
+            header = ["size", "model", "threads", "fp32 step (s)", "bf16 step (s)", "bf16/fp32"]
+            table(header, rows)
+
+    if "inference" not in args.skip:
+        title = f"Inference (TFiLMSuperResolver.predict, ratio {RATIO}, 16 kHz"
+        with section(f"{title}, each length in a fresh process)", records):
+            rows, growth = inference(args, spline_rate, records)
+            header = ["size", "minutes", "threads", "compute (s)", "real-time factor"]
+            header += ["RTF / spline RTF", "output (MB)", "peak beyond output (MB)"]
+            table(header, rows)
+            table(["size", "lengths", "RTF ratio", "memory ratio"], growth)
+
+    if "text" not in args.skip:
+        title = f"Text ({args.text_documents} random documents of {args.text_length} tokens"
+        title += f", vocabulary {args.text_vocabulary}, {args.text_threads} thread(s))"
+        with section(title, records):
+            rows = text_epochs(args, records)
+            header = ["model", "parameters", "width", "s/epoch", "TFiLM/this", "paper TFiLM/this"]
+            table(header, rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child_model is not None:
+        result = inference_child(args.child_model, args.child_seconds, args.child_threads)
+        print(json.dumps(result))
+        return 0
+
+    def terminate(
+        signum: int, frame: object
+    ) -> None:  # let the `finally` blocks stop the busy process
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    records = Records()
+    start = time.perf_counter()
+    status = 0
+    try:
+        run(args, records)
+    except KeyboardInterrupt:
+        print("\ninterrupted; the figures so far are kept", file=sys.stderr)
+        status = 130
+    finally:
+        if args.out is not None:
+            records.write(args.out)
+            print(f"{len(records.rows)} figures written to {args.out}")
+    print(f"total {time.perf_counter() - start:.0f} s")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The speed benchmark runs end to end in its quick form and prints every table."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
+
+#: The start of a row of every table the benchmark prints.
+ROWS = (
+    "| CPU |",
+    "| avx512_bf16 |",
+    "| OMP_WAIT_POLICY |",
+    "| fp32 matmul 1024² (GFLOP/s) | none |",
+    "| bf16 matmul 1024² (GFLOP/s) | 1 busy process |",
+    "| bf16/fp32 matmul | none |",
+    "| spline_upsample (samples/s;",
+    "| tiny | 1 | none |",
+    "| small | 1 | 1 busy process |",
+    "| tiny | TFiLM | 1 |",
+    "| small | Conv | 1 |",
+    "| tiny | 0.050 | 1 |",
+    "| small | 0.500 | 1 |",
+    "| tiny | 0.5 min / 0.05 min |",
+    "| tfilm |",
+    "| smallcnn |",
+    "| lstm |",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not part of this installation")
+def test_quick_run_prints_every_table(tmp_path: Path) -> None:
+    out = tmp_path / "speed.csv"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    for start in ROWS:
+        assert any(line.startswith(start) for line in lines), (start, done.stdout[-3000:])
+    # The ratio columns hold numbers.
+    row = next(line for line in lines if line.startswith("| small | 1 | none |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert float(cells[5]) > 0  # TFiLM/Conv
+    with out.open(newline="") as handle:
+        records = list(csv.DictReader(handle))
+    sections = {r["section"] for r in records}
+    assert {"machine", "ceilings", "training", "precision", "inference", "text"} <= sections
+    assert any(r["item"] == "TFiLM/Conv (best)" for r in records)
