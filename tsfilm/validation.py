@@ -90,11 +90,14 @@ class Signals:
         return self.arrays[i]
 
     def restore(self, outputs: np.ndarray | list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
-        """Give ``outputs`` (same canonical form as ``arrays``) back in the caller's layout."""
-        if self.layout == "2d":
-            return np.asarray(outputs)[:, 0, :]
-        if self.layout == "3d":
-            return np.asarray(outputs)
+        """Give ``outputs`` (same canonical form as ``arrays``) back in the caller's layout.
+
+        One series comes back as a view of its output, never as a second copy.
+        """
+        if self.layout in ("2d", "3d"):
+            if not isinstance(outputs, np.ndarray):
+                outputs = outputs[0][None] if len(outputs) == 1 else np.stack(outputs)
+            return outputs[:, 0, :] if self.layout == "2d" else outputs
         if self.layout == "list1d":
             return [np.asarray(o)[0] for o in outputs]
         return [np.asarray(o) for o in outputs]

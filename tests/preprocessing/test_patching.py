@@ -141,3 +141,18 @@ def test_overlap_add_carries_nan_through():
     spans = chunk_spans(10, 4, 1)
     out = overlap_add([np.full(4, np.nan), np.ones(4), np.ones(4)], spans, 10, 1)
     assert np.isnan(out[:4]).all() and (out[4:] == 1).all()
+
+
+def test_overlap_add_memory_follows_the_chunk_not_the_signal():
+    import tracemalloc
+
+    length, chunk = 2_000_000, 4096
+    spans = chunk_spans(length, chunk, chunk // 8)
+    tracemalloc.start()
+    out = overlap_add(
+        (np.ones(stop - start, np.float32) for start, stop in spans), spans, length, 512
+    )
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    np.testing.assert_allclose(out, 1.0, rtol=1e-6)
+    assert peak - out.nbytes < 50 * chunk * 8  # a few chunk-sized buffers, no full-length one

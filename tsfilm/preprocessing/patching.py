@@ -104,18 +104,36 @@ def _check_spans(spans: object, length: int, overlap: int) -> list[tuple[int, in
     return checked
 
 
-def _chunk_weights(spans: list[tuple[int, int]]) -> list[np.ndarray]:
-    """Each chunk's weights, (j + 1) / (m + 1) across an overlap of m: two sum to 1, never 0."""
-    weights = []
-    for k, (start, stop) in enumerate(spans):
-        size = stop - start
-        fade_in = spans[k - 1][1] - start if k > 0 else 0
-        fade_out = stop - spans[k + 1][0] if k + 1 < len(spans) else 0
-        position = np.arange(size, dtype=np.float64)
-        rising = (position + 1) / (fade_in + 1) if fade_in else np.ones(size)
-        falling = (size - position) / (fade_out + 1) if fade_out else np.ones(size)
-        weights.append(np.minimum(np.minimum(rising, falling), 1.0))
-    return weights
+def _chunk_weight(spans: list[tuple[int, int]], k: int) -> np.ndarray:
+    """Chunk ``k``'s weights, (j + 1) / (m + 1) across an overlap of m: two sum to 1."""
+    start, stop = spans[k]
+    size = stop - start
+    fade_in = spans[k - 1][1] - start if k > 0 else 0
+    fade_out = stop - spans[k + 1][0] if k + 1 < len(spans) else 0
+    position = np.arange(size, dtype=np.float64)
+    rising = (position + 1) / (fade_in + 1) if fade_in else np.ones(size)
+    falling = (size - position) / (fade_out + 1) if fade_out else np.ones(size)
+    return np.minimum(np.minimum(rising, falling), 1.0)
+
+
+def _blend(spans: list[tuple[int, int]], k: int) -> np.ndarray:
+    """Chunk ``k``'s weights divided by the sum of every weight on its span.
+
+    Only the chunks that overlap chunk ``k`` are visited, so memory follows the chunk,
+    not the signal.
+    """
+    start, stop = spans[k]
+    first = k
+    while first > 0 and spans[first - 1][1] > start:
+        first -= 1
+    total = np.zeros(stop - start)
+    j = first
+    while j < len(spans) and spans[j][0] < stop:
+        lo, hi = spans[j]
+        a, b = max(lo, start), min(hi, stop)
+        total[a - start : b - start] += _chunk_weight(spans, j)[a - lo : b - lo]
+        j += 1
+    return _chunk_weight(spans, k) / total
 
 
 @validate_params(
@@ -139,7 +157,8 @@ def overlap_add(
     neighbouring chunks the first fades out and the second fades in linearly; the
     weights of every sample are normalised to sum to 1, so chunks that are slices of
     one signal give that signal back up to rounding. Chunks are consumed one at a
-    time, so a generator keeps memory at the output plus one chunk.
+    time and the weights are computed chunk by chunk, so a generator keeps memory at the
+    output plus a few chunks, whatever the length.
 
     Parameters
     ----------
@@ -182,11 +201,6 @@ or (n_series, n_channels, stop - start)
     """
     length, overlap = int(length), int(overlap)
     spans = _check_spans(spans, length, overlap)
-    weights = _chunk_weights(spans)
-    total = np.zeros(length)
-    for (start, stop), weight in zip(spans, weights, strict=True):
-        total[start:stop] += weight
-
     output = None
     n_chunks = 0
     for chunk in chunks:
@@ -201,8 +215,7 @@ or (n_series, n_channels, stop - start)
                 f"chunk {n_chunks} has shape {chunk.shape}; its span ({start}, {stop}) "
                 f"and the first chunk need shape {(*output.shape[:-1], stop - start)}."
             )
-        blend = (weights[n_chunks] / total[start:stop]).astype(output.dtype)
-        output[..., start:stop] += chunk * blend
+        output[..., start:stop] += chunk * _blend(spans, n_chunks).astype(output.dtype)
         n_chunks += 1
     if n_chunks != len(spans):
         raise ValueError(f"Got {n_chunks} chunks for {len(spans)} spans; pass one chunk per span.")
