@@ -19,19 +19,23 @@ the same conditions (a shared machine changes its load from minute to minute):
 4. **Precision**: the same steps under bfloat16 autocast, against float32.
 5. **Inference**: real-time factor (seconds of 16 kHz audio per second of compute, ratio
    4) of :meth:`tsfilm.TFiLMSuperResolver.predict` on ``--minutes`` of audio, and the
-   peak resident memory the call adds beyond its output array, each length in a fresh
-   subprocess; the ratios of the longest to the shortest length show whether speed or
-   memory depends on the length.
+   peak memory the call adds beyond its output array, each length in a fresh
+   subprocess: resident memory (the kernel's peak counter, reset before the call; it
+   includes torch's buffers and moves by tens of MB with the allocator's state) and
+   NumPy's arrays alone (``tracemalloc``). The ratios of the longest to the shortest
+   length show whether speed or memory depends on the length.
 6. **Text**: seconds per training epoch of :class:`tsfilm.TFiLMTextClassifier` and the
    SmallCNN and LSTM baselines (``"smallcnn_text"``, ``"lstm_text"``), each sized to
    about ``--text-params`` parameters as in ``benchmarks/text_classification.py``, on
-   random documents; the TFiLM/SmallCNN and TFiLM/LSTM ratios are printed next to the
-   paper's (Table 5).
+   random documents, trained in float32 (``--text-precision``); the TFiLM/SmallCNN and
+   TFiLM/LSTM ratios are printed next to the paper's (Table 5).
 
 Compared variants are measured alternately (A B A B ...) after a warm-up, so that a
 change of load hits both; a time is the best of ``--repeats``, and the tables give the
-ratio of the best times (the training table also the ratio of the medians). Prints
-markdown tables and writes every figure as CSV (``--out``).
+ratio of the best times (the training table also the ratio of the medians). The
+"load average" columns give the system's one-minute load average after each row, to
+show how busy the machine was besides this benchmark. Prints markdown tables and
+writes every figure as CSV (``--out``).
 
 Example (about ten minutes on two shared CPU cores; ``--quick`` takes about one)::
 
@@ -326,6 +330,7 @@ def training_steps(args: Namespace, ceilings: dict, records: Records) -> tuple[l
                 records.add(
                     "training", "Conv achieved / fp32 matmul", achieved / ceiling, **setting
                 )
+                records.add("training", "load average", os.getloadavg()[0], **setting)
                 rows.append(
                     [
                         size,
@@ -338,6 +343,7 @@ def training_steps(args: Namespace, ceilings: dict, records: Records) -> tuple[l
                         achieved,
                         ceiling,
                         achieved / ceiling,
+                        os.getloadavg()[0],
                     ]
                 )
                 print(
@@ -366,7 +372,8 @@ def precision_steps(args: Namespace, records: Records) -> list[list]:
                 records.add("precision", "fp32 step best", fp32, "s", **setting)
                 records.add("precision", "bf16 step best", bf16, "s", **setting)
                 records.add("precision", "bf16/fp32", bf16 / fp32, **setting)
-                rows.append([size, name, threads, fp32, bf16, bf16 / fp32])
+                records.add("precision", "load average", os.getloadavg()[0], **setting)
+                rows.append([size, name, threads, fp32, bf16, bf16 / fp32, os.getloadavg()[0]])
                 print(
                     f"  precision {size} {name}, {threads} thread(s): bf16/fp32 {bf16 / fp32:.2f}",
                     flush=True,
@@ -378,6 +385,17 @@ def precision_steps(args: Namespace, records: Records) -> list[list]:
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def _release_free_memory() -> None:
+    """Give freed heap memory back to the system (glibc), so RSS counts live memory only."""
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _reset_peak() -> bool:
@@ -401,6 +419,8 @@ def _peak_bytes(reset: bool) -> int:
 
 def inference_child(model: Path, seconds: float, threads: int) -> dict:
     """One up-sampling measurement, in this (fresh) process."""
+    import tracemalloc
+
     import tsfilm
 
     _threads(threads)
@@ -409,24 +429,28 @@ def inference_child(model: Path, seconds: float, threads: int) -> dict:
     x = _speech_like(n_low, SAMPLE_RATE / RATIO)[None]
     chunk = int(est.chunk_length or 4 * est.patch_length) // RATIO
     est.predict(x[:, : min(n_low, 2 * chunk + 7)])  # warm-up: full and partial chunks
-    gc.collect()
+    _release_free_memory()
     before = _rss_bytes()
     reset = _reset_peak()
+    tracemalloc.start()  # NumPy reports its arrays to tracemalloc; torch does not
     start = time.perf_counter()
     out = est.predict(x)
     elapsed = time.perf_counter() - start
+    numpy_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     peak = _peak_bytes(reset)
     assert out.shape == (1, n_low * RATIO) and np.all(np.isfinite(out))
     return {
         "seconds": elapsed,
         "audio_seconds": n_low * RATIO / SAMPLE_RATE,
         "output_bytes": int(out.nbytes),
-        "extra_bytes": int(peak - before - out.nbytes),
+        "rss_extra_bytes": int(peak - before - out.nbytes),
+        "numpy_extra_bytes": int(numpy_peak - out.nbytes),
         "peak_reset": reset,
     }
 
 
-def fit_small_model(size: str, args, path: Path) -> int:
+def fit_small_model(size: str, args: Namespace, path: Path) -> int:
     """Fit a super-resolver of ``size`` for one epoch on a few seconds of audio; save it."""
     from tsfilm import TFiLMSuperResolver
     from tsfilm.cli import SIZES
@@ -439,6 +463,7 @@ def fit_small_model(size: str, args, path: Path) -> int:
         max_epochs=1,
         validation_fraction=0.0,
         patience=None,
+        precision="float32",
         random_state=0,
         **SIZES[size],
     ).fit(audio[None])
@@ -458,57 +483,39 @@ def inference(
             fit_small_model(size, args, model)
             results = []
             for minutes in args.minutes:
-                command = [
-                    sys.executable,
-                    __file__,
-                    "--child-model",
-                    str(model),
-                    "--child-seconds",
-                    str(minutes * 60),
-                    "--child-threads",
-                    str(threads),
-                ]
+                command = [sys.executable, __file__, "--child-model", str(model)]
+                command += ["--child-seconds", str(minutes * 60), "--child-threads", str(threads)]
                 done = subprocess.run(command, capture_output=True, text=True, check=False)
                 if done.returncode != 0:
                     raise RuntimeError(f"inference child failed:\n{done.stderr}")
                 r = json.loads(done.stdout.strip().splitlines()[-1])
+                r["rtf"] = r["audio_seconds"] / r["seconds"]
                 results.append(r)
-                rtf = r["audio_seconds"] / r["seconds"]
-                extra_mb = r["extra_bytes"] / 2**20
+                rss_mb, numpy_mb = r["rss_extra_bytes"] / 2**20, r["numpy_extra_bytes"] / 2**20
+                spline = r["rtf"] * SAMPLE_RATE / spline_rate
                 setting = {"size": size, "minutes": minutes, "threads": threads}
                 records.add("inference", "compute", r["seconds"], "s", **setting)
-                records.add("inference", "real-time factor", rtf, "audio s / s", **setting)
-                records.add(
-                    "inference", "RTF / spline RTF", rtf * SAMPLE_RATE / spline_rate, **setting
-                )
-                records.add("inference", "peak memory beyond output", extra_mb, "MB", **setting)
+                records.add("inference", "real-time factor", r["rtf"], "audio s / s", **setting)
+                records.add("inference", "RTF / spline RTF", spline, **setting)
                 records.add("inference", "output", r["output_bytes"] / 2**20, "MB", **setting)
-                rows.append(
-                    [
-                        size,
-                        minutes,
-                        threads,
-                        r["seconds"],
-                        rtf,
-                        rtf * SAMPLE_RATE / spline_rate,
-                        r["output_bytes"] / 2**20,
-                        extra_mb,
-                    ]
-                )
+                records.add("inference", "peak RSS beyond output", rss_mb, "MB", **setting)
+                records.add("inference", "NumPy peak beyond output", numpy_mb, "MB", **setting)
+                output_mb = r["output_bytes"] / 2**20
+                rows.append([size, minutes, threads, r["seconds"], r["rtf"], spline, output_mb])
+                rows[-1] += [rss_mb, numpy_mb]
                 print(
-                    f"  inference {size}, {minutes} min: RTF {rtf:.1f}, "
-                    f"{extra_mb:.0f} MB beyond the output",
+                    f"  inference {size}, {minutes} min: RTF {r['rtf']:.1f}, peak RSS "
+                    f"{rss_mb:.0f} MB beyond the output",
                     flush=True,
                 )
             first, last = results[0], results[-1]
-            speed = (last["audio_seconds"] / last["seconds"]) / (
-                first["audio_seconds"] / first["seconds"]
-            )
-            memory = last["extra_bytes"] / max(first["extra_bytes"], 1)
             label = f"{args.minutes[-1]:g} min / {args.minutes[0]:g} min"
-            records.add("inference", f"RTF {label}", speed, size=size)
-            records.add("inference", f"memory {label}", memory, size=size)
-            growth.append([size, label, speed, memory])
+            ratios = [last["rtf"] / first["rtf"]]
+            for key in ("rss_extra_bytes", "numpy_extra_bytes"):
+                ratios.append(last[key] / max(first[key], 1))
+            for name, ratio in zip(("RTF", "peak RSS", "NumPy peak"), ratios, strict=True):
+                records.add("inference", f"{name} {label}", ratio, size=size)
+            growth.append([size, label, *ratios])
     return rows, growth
 
 
@@ -564,6 +571,7 @@ def text_epochs(args: Namespace, records: Records) -> list[list]:
         "validation_fraction": 0.0,
         "patience": None,
         "n_threads": args.text_threads,
+        "precision": args.text_precision,
         "random_state": 0,
     }
     tokens = (
@@ -641,6 +649,12 @@ def parse_args(argv: list[str] | None) -> Namespace:
     parser.add_argument("--embedding-dim", type=int, default=45)
     parser.add_argument("--text-threads", type=int, default=None, help="default 1")
     parser.add_argument(
+        "--text-precision",
+        choices=["float32", "bfloat16", "auto"],
+        default="float32",
+        help="precision of the text networks' training (default float32, as in the paper)",
+    )
+    parser.add_argument(
         "--skip",
         nargs="+",
         default=[],
@@ -675,7 +689,7 @@ def parse_args(argv: list[str] | None) -> Namespace:
     args.text_length = 64 if quick else 256
     args.text_vocabulary = 2000 if quick else 20000
     args.text_batch_size = 32
-    args.text_repeats = 1 if quick else 2
+    args.text_repeats = 1 if quick else 3
     return args
 
 
@@ -725,13 +739,14 @@ def run(args: Namespace, records: Records) -> None:
             print("Parameters: " + "; ".join(counts))
             header = ["size", "threads", "competing load", "TFiLM step (s)", "Conv step (s)"]
             header += ["TFiLM/Conv", "TFiLM/Conv (medians)", "Conv GFLOP/s"]
-            header += ["fp32 matmul GFLOP/s", "Conv / matmul"]
+            header += ["fp32 matmul GFLOP/s", "Conv / matmul", "load average"]
             table(header, rows)
 
     if "precision" not in args.skip:
         with section("Precision (bf16 autocast vs fp32, no competing load)", records):
             rows = precision_steps(args, records)
             header = ["size", "model", "threads", "fp32 step (s)", "bf16 step (s)", "bf16/fp32"]
+            header += ["load average"]
             table(header, rows)
 
     if "inference" not in args.skip:
@@ -739,13 +754,16 @@ def run(args: Namespace, records: Records) -> None:
         with section(f"{title}, each length in a fresh process)", records):
             rows, growth = inference(args, spline_rate, records)
             header = ["size", "minutes", "threads", "compute (s)", "real-time factor"]
-            header += ["RTF / spline RTF", "output (MB)", "peak beyond output (MB)"]
+            header += ["RTF / spline RTF", "output (MB)", "peak RSS beyond output (MB)"]
+            header += ["NumPy peak beyond output (MB)"]
             table(header, rows)
-            table(["size", "lengths", "RTF ratio", "memory ratio"], growth)
+            header = ["size", "lengths", "RTF ratio", "peak RSS ratio", "NumPy peak ratio"]
+            table(header, growth)
 
     if "text" not in args.skip:
         title = f"Text ({args.text_documents} random documents of {args.text_length} tokens"
-        title += f", vocabulary {args.text_vocabulary}, {args.text_threads} thread(s))"
+        title += f", vocabulary {args.text_vocabulary}, {args.text_threads} thread(s), "
+        title += f"{args.text_precision})"
         with section(title, records):
             rows = text_epochs(args, records)
             header = ["model", "parameters", "width", "s/epoch", "TFiLM/this", "paper TFiLM/this"]
