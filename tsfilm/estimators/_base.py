@@ -176,6 +176,7 @@ def _torch_threads(n_threads: int | None) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------- precision
+@functools.cache
 def _native_bfloat16_cpu() -> bool:
     """Whether the CPU has bfloat16 instructions (AVX512-BF16 or AMX), from /proc/cpuinfo."""
     try:
@@ -429,11 +430,8 @@ class TorchEstimator(BaseEstimator):
         """Whether this ``fit`` continues the fitted network (``warm_start`` and fitted)."""
         return bool(self.warm_start) and hasattr(self, "module_")
 
-    def _autocast(self, device: torch.device, training: bool = True):
-        # "auto" trains in bfloat16 where that is faster but predicts in float32, so that
-        # predictions keep float32's precision and do not depend on batch composition.
-        precision = "float32" if self.precision == "auto" and not training else self.precision
-        if resolve_precision(precision, device) == "bfloat16":
+    def _autocast(self, device: torch.device, precision: str):
+        if precision == "bfloat16":
             return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
@@ -501,7 +499,7 @@ class TorchEstimator(BaseEstimator):
                 total, count = 0.0, 0
                 for step, batch in enumerate(self.train_batches(train_data, generator)):
                     batch = tuple(t.to(device, non_blocking=True) for t in batch)
-                    with self._autocast(device):
+                    with self._autocast(device, self.precision_):
                         loss = self.compute_loss(module, batch)
                     if not torch.isfinite(loss):
                         raise TrainingDivergedError(
@@ -586,7 +584,7 @@ class TorchEstimator(BaseEstimator):
         total, count = 0.0, 0
         for batch in self.valid_batches(data):
             batch = tuple(t.to(device) for t in batch)
-            with self._autocast(device):
+            with self._autocast(device, self.precision_):
                 loss = self.compute_loss(module, batch)
             n = batch[0].shape[0]
             total += float(loss) * n
@@ -605,34 +603,40 @@ class TorchEstimator(BaseEstimator):
         """
         check_is_fitted(self, "module_")
         device = _resolve_device(self.device)
-        autocast = self._autocast(device, training=False)
+        # "auto" trains in bfloat16 where that is faster but predicts in float32, so that
+        # predictions keep float32's precision and do not depend on batch composition.
+        precision = "float32" if self.precision == "auto" else self.precision
+        autocast = self._autocast(device, resolve_precision(precision, device))
         with _torch_threads(self.n_threads), torch.inference_mode(), autocast:
             self.module_.to(device).eval()
             yield device
 
     def forward_batches(
-        self, batches: Iterable[np.ndarray], forward: Callable[[np.ndarray], np.ndarray]
+        self,
+        rows: Iterable[Any],
+        forward: Callable[[list], np.ndarray],
+        size: int | None = None,
     ) -> Iterator[np.ndarray]:
-        """Run ``forward`` on ``batches``, cut into pieces of at most ``batch_size``.
+        """Run ``forward`` on ``rows`` grouped into batches, and yield its outputs row by row.
 
         Parameters
         ----------
-        batches : iterable of ndarray of shape (n, ...)
-            Stacked network inputs; each is split into consecutive pieces of
-            ``batch_size`` rows.
+        rows : iterable
+            One network input per row (an array to stack, an index...), consumed lazily.
         forward : callable
-            Maps one piece (numpy) to its output (numpy, first axis kept); called inside
-            :meth:`inference`.
+            Maps a list of at most ``size`` rows to an array with one output per row;
+            called inside :meth:`inference`.
+        size : int, optional
+            Rows per batch; ``batch_size`` by default.
 
         Yields
         ------
         ndarray
-            The output of every row, one row at a time, in input order.
+            The output of every row, in input order.
         """
-        size = int(self.batch_size)
-        for batch in batches:
-            for b in range(0, len(batch), size):
-                yield from forward(batch[b : b + size])
+        rows, size = iter(rows), int(size or self.batch_size)
+        while batch := list(itertools.islice(rows, size)):
+            yield from forward(batch)
 
     def forward_windows(
         self,
@@ -675,8 +679,8 @@ class TorchEstimator(BaseEstimator):
         def outputs() -> Iterator[np.ndarray]:
             # Consecutive windows of one length share batches.
             for _, group in itertools.groupby(jobs, key=lambda job: job[2] - job[1]):
-                inputs = (np.stack([get_window(*job)]) for job in group)
-                yield from self.forward_batches(_regroup(inputs, int(self.batch_size)), forward)
+                windows = (get_window(*job) for job in group)
+                yield from self.forward_batches(windows, lambda batch: forward(np.stack(batch)))
 
         stream = outputs()
         for i, sp in enumerate(spans):
@@ -707,15 +711,6 @@ class TorchEstimator(BaseEstimator):
         from tsfilm.io.model_file import save
 
         save(self, path)
-
-
-def _regroup(rows: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
-    """Concatenate single-row arrays into arrays of ``size`` rows (the last may be smaller)."""
-    while True:
-        chunk = list(itertools.islice(rows, size))
-        if not chunk:
-            return
-        yield np.concatenate(chunk)
 
 
 def _progress(total: int, verbose: int, name: str):

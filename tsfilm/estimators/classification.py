@@ -220,7 +220,6 @@ class BaseSequenceClassifier(ClassifierMixin, TorchEstimator):
         """``module_.forward`` or ``module_.features`` over ``X`` in batches, as float64."""
         check_is_fitted(self)
         inputs, lengths = self.encode(X, fitting=False)
-        n = len(lengths)
         with self.inference() as device:
             run = getattr(self.module_, method)
             # On the CPU every call runs _ROWS rows (the last batch topped up with copies of
@@ -229,15 +228,14 @@ class BaseSequenceClassifier(ClassifierMixin, TorchEstimator):
             # thus costs _ROWS rows, not batch_size.
             rows = _ROWS if device.type == "cpu" else int(self.batch_size)
 
-            def forward(index: np.ndarray) -> np.ndarray:
+            def forward(index: list[int]) -> np.ndarray:
                 index = torch.as_tensor(index)
                 padded = torch.cat([index, index[:1].expand(rows - len(index))])
                 x, part = self._trimmed(inputs, lengths, padded)
                 x, part = x.to(device), part.to(device)
                 return run(x, self._mask(x, part))[: len(index)].double().cpu().numpy()
 
-            batches = (np.arange(b, min(b + rows, n)) for b in range(0, n, rows))
-            return np.concatenate([forward(index) for index in batches])
+            return np.stack(list(self.forward_batches(range(len(lengths)), forward, rows)))
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Class scores: the network's logits.

@@ -164,11 +164,7 @@ class SuperResolverMixin(RegressorMixin):
         """
         check_is_fitted(self)
         low = check_signals(X, name="X")
-        if low.n_channels != self.n_channels_:
-            raise ValueError(
-                f"X has {low.n_channels} channel(s) but the model was trained on "
-                f"{self.n_channels_}."
-            )
+        self._check_channels(low)
         return low.restore(self.predict_signals(low))
 
     # ------------------------------------------------------------------ helpers
@@ -228,6 +224,13 @@ class SuperResolverMixin(RegressorMixin):
         if ratio < 2:
             raise ValueError("y must be longer than X (ratio >= 2) for super-resolution.")
         return ratio
+
+    def _check_channels(self, low: Signals) -> None:
+        if low.n_channels != self.n_channels_:
+            raise ValueError(
+                f"X has {low.n_channels} channel(s) but the model was trained on "
+                f"{self.n_channels_}."
+            )
 
     def _continues_fit(self, ratio: int, high: Signals) -> bool:
         """Whether ``fit`` continues a fitted model (``warm_start``), on matching data."""
@@ -359,9 +362,9 @@ class SuperResolverMixin(RegressorMixin):
                     f"{sorted(set(low.lengths.tolist()))[:4]}, y lengths "
                     f"{sorted(set(high.lengths.tolist()))[:4]}."
                 )
-        y_pred = check_signals(self.predict(low.restore(low.arrays)), name="y_pred")
+        self._check_channels(low)
         scores = []
-        for a, b in zip(high.arrays, y_pred.arrays, strict=True):
+        for a, b in zip(high.arrays, self.predict_signals(low), strict=True):
             n = a.shape[-1]  # degrade's ceil leaves up to r - 1 extra predicted samples
             scores.append(snr(a[None], b[None, :, :n]))
         return float(np.mean(scores))

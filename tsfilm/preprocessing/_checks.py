@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tsfilm.validation import check_signals, int_at_least
+from tsfilm.validation import check_signals
 
-__all__ = ["check_series", "int_at_least"]
+__all__ = ["check_series"]
 
 
 def check_series(X: object, name: str, *, allow_nan: bool = False) -> np.ndarray:

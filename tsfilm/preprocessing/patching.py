@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from tsfilm.preprocessing._checks import check_series, int_at_least
-from tsfilm.validation import validate_params
+from tsfilm.preprocessing._checks import check_series
+from tsfilm.validation import int_at_least, validate_params
 
 __all__ = ["chunk_spans", "overlap_add"]
 

@@ -6,8 +6,8 @@ import numpy as np
 from scipy.interpolate import make_interp_spline
 from scipy.signal import cheby1, decimate
 
-from tsfilm.preprocessing._checks import check_series, int_at_least
-from tsfilm.validation import validate_params
+from tsfilm.preprocessing._checks import check_series
+from tsfilm.validation import int_at_least, validate_params
 
 __all__ = ["degrade", "min_length_for_lowpass", "spline_upsample"]
 
