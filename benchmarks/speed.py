@@ -16,15 +16,21 @@ the same conditions (a shared machine changes its load from minute to minute):
    GFLOP/s (convolution FLOPs of one forward and backward pass counted by
    ``torch.utils.flop_counter.FlopCounterMode``) is divided by the fp32 matmul ceiling
    at the same thread count and load.
-4. **Precision**: the same steps under bfloat16 autocast, against float32.
-5. **Inference**: real-time factor (seconds of 16 kHz audio per second of compute, ratio
-   4) of :meth:`tsfilm.TFiLMSuperResolver.predict` on ``--minutes`` of audio, and the
+4. **Thread policy**: the TFiLM step of the first size with one thread, all threads
+   and ``n_threads="auto"`` (the cores other processes leave idle, as a fit decides at
+   its start and after every epoch), without and with a competing process: "auto"
+   should match the faster fixed setting in both.
+5. **Precision**: the same steps under bfloat16 autocast, against float32.
+6. **Inference**: real-time factor (seconds of 16 kHz audio per second of compute, ratio
+   4) of :meth:`tsfilm.TFiLMSuperResolver.predict` on ``--minutes`` of audio with each
+   of ``--inference-threads`` (numbers or "auto"), without and with a competing
+   process, and the
    peak memory the call adds beyond its output array, each length in a fresh
    subprocess: resident memory (the kernel's peak counter, reset before the call; it
    includes torch's buffers and moves by tens of MB with the allocator's state) and
    NumPy's arrays alone (``tracemalloc``). The ratios of the longest to the shortest
    length show whether speed or memory depends on the length.
-6. **Text**: seconds per training epoch of :class:`tsfilm.TFiLMTextClassifier` and the
+7. **Text**: seconds per training epoch of :class:`tsfilm.TFiLMTextClassifier` and the
    SmallCNN and LSTM baselines (``"smallcnn_text"``, ``"lstm_text"``), each sized to
    about ``--text-params`` parameters as in ``benchmarks/text_classification.py``, on
    random documents, trained in float32 (``--text-precision``); the TFiLM/SmallCNN and
@@ -64,6 +70,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+
+# As for users: tsfilm, imported before torch, makes waiting OpenMP threads sleep
+# (OMP_WAIT_POLICY=PASSIVE). The wait-policy comparison runs children without it.
+if os.environ.get("TSFILM_SPEED_OPENMP_DEFAULT") != "1":
+    import tsfilm  # noqa: F401
 import torch
 
 SAMPLE_RATE = 16000
@@ -353,6 +364,107 @@ def training_steps(args: Namespace, ceilings: dict, records: Records) -> tuple[l
     return rows, params
 
 
+def thread_policy_steps(args: Namespace, records: Records) -> list[list]:
+    """TFiLM training-step time with 1 thread, all threads and ``n_threads="auto"``."""
+    from tsfilm.estimators._threads import busy_cores_elsewhere, thread_policy
+
+    rows = []
+    all_threads = max(args.threads)
+    size = args.sizes[0]
+    _threads(all_threads)
+    _, step, _ = _unet_step(size, True, args)
+
+    def fixed(n: int) -> Callable[[], None]:
+        def run() -> None:
+            _threads(n)
+            step()
+
+        return run
+
+    def auto() -> None:
+        # What a fit does at its start and after every epoch (a measurement at most 2 s old).
+        _threads(all_threads)
+        with thread_policy("auto") as policy:
+            chosen.append(policy.threads)
+            step()
+
+    variants = {"1 thread": fixed(1), f"{all_threads} threads": fixed(all_threads), "auto": auto}
+    for load in args.loads:
+        chosen: list[int] = []
+        with competing_load(load == BUSY):
+            busy = busy_cores_elsewhere(max_age=0)
+            times = interleaved(variants, args.repeats)
+        best = {k: min(v) for k, v in times.items()}
+        fastest = min(best[k] for k in variants if k != "auto")
+        setting = {"size": size, "load": load}
+        for name, value in best.items():
+            records.add("threads", f"TFiLM step best, {name}", value, "s", **setting)
+        records.add("threads", "auto / fastest fixed", best["auto"] / fastest, **setting)
+        records.add("threads", "busy cores elsewhere", busy if busy is not None else "n/a")
+        picked = "/".join(str(t) for t in sorted(set(chosen)))
+        row = [size, load, "n/a" if busy is None else busy, *best.values(), picked]
+        rows.append([*row, best["auto"] / fastest, os.getloadavg()[0]])
+        print(f"  threads {size}, load {load}: auto picked {picked}", flush=True)
+    return rows
+
+
+def step_child(size: str, threads: int, args: Namespace) -> dict:
+    """Best TFiLM and Conv training-step times, in this (fresh) process."""
+    _threads(threads)
+    steps = {name: _unet_step(size, name == "TFiLM", args)[1] for name in ("TFiLM", "Conv")}
+    times = interleaved(steps, args.repeats)
+    return {name: min(values) for name, values in times.items()}
+
+
+def wait_policy_steps(args: Namespace, records: Records) -> list[list]:
+    """Training steps with all threads under OpenMP's default wait policy and tsfilm's."""
+    rows = []
+    size, threads = args.sizes[0], max(args.threads)
+    for load in args.loads:
+        best = {}
+        for policy in ("OpenMP default", "PASSIVE (tsfilm)"):
+            env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+            if policy == "OpenMP default":
+                env["TSFILM_SPEED_OPENMP_DEFAULT"] = "1"
+            else:
+                env["OMP_WAIT_POLICY"] = "PASSIVE"
+            command = [sys.executable, __file__, "--child-step", size, "--child-threads"]
+            command += [str(threads), "--patch-length", str(args.patch_length)]
+            command += ["--batch-size", str(args.batch_size), "--repeats", str(args.repeats)]
+            with competing_load(load == BUSY):
+                done = subprocess.run(command, capture_output=True, text=True, env=env)
+            if done.returncode != 0:
+                raise RuntimeError(f"step child failed:\n{done.stderr}")
+            best[policy] = json.loads(done.stdout.strip().splitlines()[-1])
+            for name, value in best[policy].items():
+                records.add(
+                    "wait policy",
+                    f"{name} step best",
+                    value,
+                    "s",
+                    size=size,
+                    threads=threads,
+                    load=load,
+                    policy=policy,
+                )
+        default, passive = best["OpenMP default"], best["PASSIVE (tsfilm)"]
+        rows.append(
+            [
+                size,
+                threads,
+                load,
+                default["TFiLM"],
+                passive["TFiLM"],
+                default["TFiLM"] / passive["TFiLM"],
+                default["Conv"],
+                passive["Conv"],
+                default["Conv"] / passive["Conv"],
+                passive["TFiLM"] / passive["Conv"],
+            ]
+        )
+    return rows
+
+
 def precision_steps(args: Namespace, records: Records) -> list[list]:
     """bf16-autocast/fp32 step-time ratios of the same training steps."""
     rows = []
@@ -417,14 +529,15 @@ def _peak_bytes(reset: bool) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KB on Linux
 
 
-def inference_child(model: Path, seconds: float, threads: int) -> dict:
+def inference_child(model: Path, seconds: float, threads: str) -> dict:
     """One up-sampling measurement, in this (fresh) process."""
     import tracemalloc
 
     import tsfilm
 
-    _threads(threads)
     est = tsfilm.load(model)
+    # A number fixes torch's threads; "auto" leaves the choice to the estimator.
+    est.set_params(n_threads=threads if threads == "auto" else int(threads))
     n_low = round(seconds * SAMPLE_RATE / RATIO)
     x = _speech_like(n_low, SAMPLE_RATE / RATIO)[None]
     chunk = int(est.chunk_length or 4 * est.patch_length) // RATIO
@@ -474,48 +587,63 @@ def fit_small_model(size: str, args: Namespace, path: Path) -> int:
 def inference(
     args: Namespace, spline_rate: float, records: Records
 ) -> tuple[list[list], list[list]]:
-    """Real-time factor and extra peak memory of predict per size and length."""
+    """Real-time factor and extra peak memory of predict per size, threads, load and length."""
     rows, growth = [], []
-    threads = args.inference_threads
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
             model = Path(folder) / f"{size}.tsfilm"
             fit_small_model(size, args, model)
-            results = []
-            for minutes in args.minutes:
-                command = [sys.executable, __file__, "--child-model", str(model)]
-                command += ["--child-seconds", str(minutes * 60), "--child-threads", str(threads)]
-                done = subprocess.run(command, capture_output=True, text=True, check=False)
-                if done.returncode != 0:
-                    raise RuntimeError(f"inference child failed:\n{done.stderr}")
-                r = json.loads(done.stdout.strip().splitlines()[-1])
-                r["rtf"] = r["audio_seconds"] / r["seconds"]
-                results.append(r)
-                rss_mb, numpy_mb = r["rss_extra_bytes"] / 2**20, r["numpy_extra_bytes"] / 2**20
-                spline = r["rtf"] * SAMPLE_RATE / spline_rate
-                setting = {"size": size, "minutes": minutes, "threads": threads}
-                records.add("inference", "compute", r["seconds"], "s", **setting)
-                records.add("inference", "real-time factor", r["rtf"], "audio s / s", **setting)
-                records.add("inference", "RTF / spline RTF", spline, **setting)
-                records.add("inference", "output", r["output_bytes"] / 2**20, "MB", **setting)
-                records.add("inference", "peak RSS beyond output", rss_mb, "MB", **setting)
-                records.add("inference", "NumPy peak beyond output", numpy_mb, "MB", **setting)
-                output_mb = r["output_bytes"] / 2**20
-                rows.append([size, minutes, threads, r["seconds"], r["rtf"], spline, output_mb])
-                rows[-1] += [rss_mb, numpy_mb]
-                print(
-                    f"  inference {size}, {minutes} min: RTF {r['rtf']:.1f}, peak RSS "
-                    f"{rss_mb:.0f} MB beyond the output",
-                    flush=True,
-                )
-            first, last = results[0], results[-1]
-            label = f"{args.minutes[-1]:g} min / {args.minutes[0]:g} min"
-            ratios = [last["rtf"] / first["rtf"]]
-            for key in ("rss_extra_bytes", "numpy_extra_bytes"):
-                ratios.append(last[key] / max(first[key], 1))
-            for name, ratio in zip(("RTF", "peak RSS", "NumPy peak"), ratios, strict=True):
-                records.add("inference", f"{name} {label}", ratio, size=size)
-            growth.append([size, label, *ratios])
+            for threads in args.inference_threads:
+                for load in args.loads:
+                    results = []
+                    for minutes in args.minutes:
+                        command = [sys.executable, __file__, "--child-model", str(model)]
+                        command += ["--child-seconds", str(minutes * 60)]
+                        command += ["--child-threads", str(threads)]
+                        with competing_load(load == BUSY):
+                            done = subprocess.run(
+                                command, capture_output=True, text=True, check=False
+                            )
+                        if done.returncode != 0:
+                            raise RuntimeError(f"inference child failed:\n{done.stderr}")
+                        r = json.loads(done.stdout.strip().splitlines()[-1])
+                        r["rtf"] = r["audio_seconds"] / r["seconds"]
+                        results.append(r)
+                        rss_mb = r["rss_extra_bytes"] / 2**20
+                        numpy_mb = r["numpy_extra_bytes"] / 2**20
+                        spline = r["rtf"] * SAMPLE_RATE / spline_rate
+                        setting = {"size": size, "minutes": minutes, "threads": threads}
+                        setting["load"] = load
+                        records.add("inference", "compute", r["seconds"], "s", **setting)
+                        records.add("inference", "real-time factor", r["rtf"], **setting)
+                        records.add("inference", "RTF / spline RTF", spline, **setting)
+                        output_mb = r["output_bytes"] / 2**20
+                        records.add("inference", "output", output_mb, "MB", **setting)
+                        records.add("inference", "peak RSS beyond output", rss_mb, "MB", **setting)
+                        records.add("inference", "NumPy beyond output", numpy_mb, "MB", **setting)
+                        rows.append([size, minutes, threads, load, r["seconds"], r["rtf"]])
+                        rows[-1] += [spline, output_mb, rss_mb, numpy_mb]
+                        print(
+                            f"  inference {size}, {minutes} min, {threads} thread(s), load "
+                            f"{load}: RTF {r['rtf']:.1f}, peak RSS {rss_mb:.0f} MB beyond output",
+                            flush=True,
+                        )
+                    first, last = results[0], results[-1]
+                    label = f"{args.minutes[-1]:g} min / {args.minutes[0]:g} min"
+                    ratios = [last["rtf"] / first["rtf"]]
+                    for key in ("rss_extra_bytes", "numpy_extra_bytes"):
+                        ratios.append(last[key] / max(first[key], 1))
+                    names = ("RTF", "peak RSS", "NumPy peak")
+                    for name, ratio in zip(names, ratios, strict=True):
+                        records.add(
+                            "inference",
+                            f"{name} {label}",
+                            ratio,
+                            size=size,
+                            threads=threads,
+                            load=load,
+                        )
+                    growth.append([size, threads, load, label, *ratios])
     return rows, growth
 
 
@@ -641,9 +769,9 @@ def parse_args(argv: list[str] | None) -> Namespace:
     )
     parser.add_argument(
         "--inference-threads",
-        type=int,
-        default=1,
-        help="torch threads of the inference runs (default 1: the steadiest on a shared machine)",
+        nargs="+",
+        default=None,
+        help='torch threads of the inference runs, numbers or "auto" (default: 1, all, auto)',
     )
     parser.add_argument("--text-params", type=float, default=None, help="default 1e6")
     parser.add_argument("--embedding-dim", type=int, default=45)
@@ -658,13 +786,14 @@ def parse_args(argv: list[str] | None) -> Namespace:
         "--skip",
         nargs="+",
         default=[],
-        choices=["training", "precision", "inference", "text"],
+        choices=["training", "threads", "precision", "inference", "text"],
         help="sections to leave out",
     )
     parser.add_argument("--out", type=Path, default=None, help="CSV file of every figure")
     parser.add_argument("--child-model", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-seconds", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--child-threads", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-threads", help=argparse.SUPPRESS)
+    parser.add_argument("--child-step", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     all_threads = torch.get_num_threads()
     quick = args.quick
@@ -676,6 +805,9 @@ def parse_args(argv: list[str] | None) -> Namespace:
         "minutes": [0.05, 0.5] if quick else [1.0, 10.0],
         "text_params": 1e5 if quick else 1e6,
         "text_threads": 1,
+        "inference_threads": ["1", "auto"]
+        if quick
+        else [*map(str, sorted({1, all_threads})), "auto"],
     }
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -742,6 +874,20 @@ def run(args: Namespace, records: Records) -> None:
             header += ["fp32 matmul GFLOP/s", "Conv / matmul", "load average"]
             table(header, rows)
 
+    if "threads" not in args.skip:
+        with section(f"Thread policy (TFiLM {args.sizes[0]} training step)", records):
+            rows = thread_policy_steps(args, records)
+            header = ["size", "competing load", "busy cores elsewhere", "1 thread (s)"]
+            header += [f"{max(args.threads)} threads (s)", "auto (s)", "auto picked"]
+            header += ["auto / fastest fixed", "load average"]
+            table(header, rows)
+            print("OpenMP wait policy (fresh processes, all threads):")
+            rows = wait_policy_steps(args, records)
+            header = ["size", "threads", "competing load", "TFiLM default (s)"]
+            header += ["TFiLM PASSIVE (s)", "TFiLM default/PASSIVE", "Conv default (s)"]
+            header += ["Conv PASSIVE (s)", "Conv default/PASSIVE", "TFiLM/Conv PASSIVE"]
+            table(header, rows)
+
     if "precision" not in args.skip:
         with section("Precision (bf16 autocast vs fp32, no competing load)", records):
             rows = precision_steps(args, records)
@@ -753,11 +899,12 @@ def run(args: Namespace, records: Records) -> None:
         title = f"Inference (TFiLMSuperResolver.predict, ratio {RATIO}, 16 kHz"
         with section(f"{title}, each length in a fresh process)", records):
             rows, growth = inference(args, spline_rate, records)
-            header = ["size", "minutes", "threads", "compute (s)", "real-time factor"]
+            header = ["size", "minutes", "threads", "competing load", "compute (s)", "RTF"]
             header += ["RTF / spline RTF", "output (MB)", "peak RSS beyond output (MB)"]
             header += ["NumPy peak beyond output (MB)"]
             table(header, rows)
-            header = ["size", "lengths", "RTF ratio", "peak RSS ratio", "NumPy peak ratio"]
+            header = ["size", "threads", "competing load", "lengths", "RTF ratio"]
+            header += ["peak RSS ratio", "NumPy peak ratio"]
             table(header, growth)
 
     if "text" not in args.skip:
@@ -772,6 +919,9 @@ def run(args: Namespace, records: Records) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.child_step is not None:
+        print(json.dumps(step_child(args.child_step, int(args.child_threads), args)))
+        return 0
     if args.child_model is not None:
         result = inference_child(args.child_model, args.child_seconds, args.child_threads)
         print(json.dumps(result))

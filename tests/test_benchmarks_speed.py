@@ -24,9 +24,12 @@ ROWS = (
     "| small | 1 | 1 busy process |",
     "| tiny | TFiLM | 1 |",
     "| small | Conv | 1 |",
-    "| tiny | 0.050 | 1 |",
-    "| small | 0.500 | 1 |",
-    "| tiny | 0.5 min / 0.05 min |",
+    "| tiny | none |",  # thread policy
+    "| tiny | 1 busy process |",
+    "| tiny | 2 | 1 busy process |",  # wait policy
+    "| tiny | 0.050 | 1 | none |",
+    "| small | 0.500 | auto | 1 busy process |",
+    "| tiny | 1 | none | 0.5 min / 0.05 min |",
     "| tfilm |",
     "| smallcnn |",
     "| lstm |",
@@ -55,5 +58,6 @@ def test_quick_run_prints_every_table(tmp_path: Path) -> None:
     with out.open(newline="") as handle:
         records = list(csv.DictReader(handle))
     sections = {r["section"] for r in records}
-    assert {"machine", "ceilings", "training", "precision", "inference", "text"} <= sections
+    expected = {"machine", "ceilings", "training", "threads", "wait policy", "precision"}
+    assert expected | {"inference", "text"} <= sections
     assert any(r["item"] == "TFiLM/Conv (best)" for r in records)

@@ -44,7 +44,7 @@ def test_fit_pairs_reads_ratio_from_shapes():
     assert est.n_channels_ == 1
     assert est.predict(X).shape == y.shape
     assert est.n_epochs_ == TINY["max_epochs"] == len(est.history_)
-    assert set(est.history_[0]) == {"epoch", "train_loss", "valid_loss", "seconds"}
+    assert set(est.history_[0]) == {"epoch", "train_loss", "valid_loss", "seconds", "threads"}
 
 
 def test_fit_high_rate_with_ratio_degrades(fitted):

@@ -44,6 +44,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from tsfilm.estimators._threads import thread_policy
 from tsfilm.preprocessing import chunk_spans, overlap_add
 from tsfilm.validation import StrictInterval, StrOptions, int_at_least
 
@@ -87,9 +88,12 @@ ENGINE_PARAMS_DOC = """\
         confirms it; elsewhere, and for predictions, float32. An explicit "bfloat16" on a
         CPU where it is slower warns with the measured cost. The training precision used
         is ``precision_``.
-    n_threads : int or None, default=None
-        Torch CPU threads during fit and predict; None keeps torch's setting. Set 1 when
-        running several fits in parallel processes.
+    n_threads : int, "auto" or None, default="auto"
+        Torch CPU threads during fit and predict. "auto" uses the cores other processes
+        leave idle, at most torch's setting, measured at the start and after every epoch
+        (``history_`` records the threads of each epoch): two threads on two cores with
+        a third process busy run slower than one. An int fixes the number; None keeps
+        torch's setting. Set 1 when running several fits in parallel processes.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and batch sampling. Torch's global random
         state is left as it was; the same integer gives the same model on the CPU.
@@ -160,19 +164,6 @@ def _resolve_device(device: str | torch.device) -> torch.device:
             "available here; use 'auto'."
         )
     return resolved
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads: int | None) -> Iterator[None]:
-    if n_threads is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # ---------------------------------------------------------------------- precision
@@ -391,7 +382,7 @@ class TorchEstimator(BaseEstimator):
         "max_time": [StrictInterval(Real, 0, None, closed="neither"), None],
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
-        "n_threads": [int_at_least(1), None],
+        "n_threads": [int_at_least(1), StrOptions({"auto"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -468,16 +459,16 @@ class TorchEstimator(BaseEstimator):
             # Each continued fit draws new batches and dropout masks, not those of the last.
             seed = (seed + 7919 * len(self.history_)) % (2**31 - 1)
         fork_devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices), _torch_threads(self.n_threads):
+        with torch.random.fork_rng(devices=fork_devices), thread_policy(self.n_threads) as threads:
             torch.random.default_generator.manual_seed(seed)
             if device.type == "cuda":
                 torch.cuda.manual_seed(seed)
             generator = torch.Generator().manual_seed(seed)
             self.precision_ = resolve_precision(self.precision, device)
             module = self.module_ if warm else self.build_module()
-            self._train_loop(module.to(device), train, valid, generator, device, warm)
+            self._train_loop(module.to(device), train, valid, generator, device, warm, threads)
 
-    def _train_loop(self, module, train_data, valid_data, generator, device, warm) -> None:
+    def _train_loop(self, module, train_data, valid_data, generator, device, warm, threads) -> None:
         deadline = math.inf if self.max_time is None else time.perf_counter() + self.max_time
         optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
         if warm and getattr(self, "_optimizer_state", None) is not None:
@@ -494,6 +485,7 @@ class TorchEstimator(BaseEstimator):
         interrupted = out_of_time = False
         try:
             for epoch in range(first_epoch, first_epoch + self.max_epochs):
+                n_threads = threads.update()
                 start = time.perf_counter()
                 module.train()
                 total, count = 0.0, 0
@@ -531,6 +523,7 @@ class TorchEstimator(BaseEstimator):
                         "train_loss": train_loss,
                         "valid_loss": valid_loss,
                         "seconds": seconds,
+                        "threads": n_threads,
                     }
                 )
                 monitored = valid_loss if valid_loss is not None else train_loss
@@ -607,7 +600,7 @@ class TorchEstimator(BaseEstimator):
         # predictions keep float32's precision and do not depend on batch composition.
         precision = "float32" if self.precision == "auto" else self.precision
         autocast = self._autocast(device, resolve_precision(precision, device))
-        with _torch_threads(self.n_threads), torch.inference_mode(), autocast:
+        with thread_policy(self.n_threads), torch.inference_mode(), autocast:
             self.module_.to(device).eval()
             yield device
 

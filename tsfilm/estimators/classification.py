@@ -492,7 +492,7 @@ class TFiLMSequenceClassifier(SeriesInputMixin, BaseSequenceClassifier):
         max_time: float | None = None,
         device: Any = "auto",
         precision: str = "auto",
-        n_threads: int | None = None,
+        n_threads: int | str | None = "auto",
         random_state: Any = None,
         verbose: int = 0,
         warm_start: bool = False,

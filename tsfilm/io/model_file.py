@@ -40,6 +40,8 @@ _MAX_TENSORS, _MAX_NESTING = 10_000, 16
 _LAYER_COUNTS = ("depth", "n_layers", "hidden_sizes")
 _DOCUMENT_KEYS = {"format", "format_version", "class", "params", "fitted"}
 _HISTORY_KEYS = {"epoch", "train_loss", "valid_loss", "seconds"}
+#: Recorded since the thread policy (files written before lack it).
+_HISTORY_OPTIONAL = {"threads"}
 _DTYPE_NAMES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16"}
 _DTYPE_NAMES |= {torch.bfloat16: "BF16", torch.int64: "I64", torch.int32: "I32"}
 _DTYPE_NAMES |= {torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8", torch.bool: "BOOL"}
@@ -96,7 +98,10 @@ def _vector(value: Any, kinds: str = "f") -> bool:
 def _history(value: Any) -> bool:
     """Whether ``value`` is a training history: per epoch, a dict of numbers or None."""
     epochs = value if isinstance(value, list) else [None]
-    dicts = all(isinstance(e, dict) and set(e) == _HISTORY_KEYS for e in epochs)
+    dicts = all(
+        isinstance(e, dict) and _HISTORY_KEYS <= set(e) <= _HISTORY_KEYS | _HISTORY_OPTIONAL
+        for e in epochs
+    )
     return dicts and all(v is None or _is_real(v) for e in epochs for v in e.values())
 
 

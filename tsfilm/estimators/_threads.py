@@ -1,0 +1,217 @@
+"""Thread policy of the engine: ``n_threads="auto"`` uses only the cores other processes leave.
+
+Torch's default uses every core. When another process keeps a core busy (a browser, a
+second notebook, another fit under joblib), two threads on two cores wait for each other at
+every parallel region and a training step runs up to twice as slow as with one thread.
+``"auto"`` measures how much CPU the other processes use (from ``/proc/stat``, minus this
+process's own CPU time) and runs torch on the cores they leave idle: never more threads
+than torch's own setting, never fewer than one. Training re-measures at every epoch, over
+the epoch itself, so the choice follows the load without pausing; a prediction re-uses a
+measurement made within the last two seconds or takes one of 0.1 s.
+
+Where ``/proc/stat`` cannot be read (macOS, Windows), ``"auto"`` keeps torch's setting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import torch
+
+__all__ = ["auto_threads", "busy_cores_elsewhere", "thread_policy"]
+
+#: Seconds a measurement is re-used by the next fit or predict.
+_FRESH_S = 2.0
+#: Seconds of a fresh measurement (``/proc/stat`` counts in ticks of 10 ms per core).
+_SAMPLE_S = 0.1
+#: Shortest interval, in seconds, that training re-measures over.
+_MIN_INTERVAL_S = 0.2
+
+_lock = threading.Lock()
+_last: dict[str, float] = {}
+
+
+def _cpus() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return list(range(os.cpu_count() or 1))
+
+
+def _busy_seconds(cpus: list[int]) -> float | None:
+    """CPU-seconds spent busy on ``cpus`` since boot, from ``/proc/stat``; None if unreadable."""
+    try:
+        with open("/proc/stat") as stat:
+            lines = stat.read().splitlines()
+    except OSError:
+        return None
+    wanted = {f"cpu{c}" for c in cpus}
+    ticks = 0
+    found = 0
+    for line in lines:
+        fields = line.split()
+        if fields and fields[0] in wanted:
+            values = [int(v) for v in fields[1:9]]
+            # user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+            ticks += sum(values) - values[3] - values[4]
+            found += 1
+    if not found:
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class _Meter:
+    """Busy cores used by other processes between two readings."""
+
+    def __init__(self) -> None:
+        self.cpus = _cpus()
+        self.reset()
+
+    def reset(self) -> bool:
+        self.busy = _busy_seconds(self.cpus)
+        self.own = time.process_time()
+        self.wall = time.perf_counter()
+        return self.busy is not None
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.wall
+
+    def read(self) -> float | None:
+        """Cores kept busy by other processes since the last reading (and start anew)."""
+        busy, own, wall = _busy_seconds(self.cpus), time.process_time(), time.perf_counter()
+        if busy is None or self.busy is None or wall <= self.wall:
+            return None
+        others = (busy - self.busy - (own - self.own)) / (wall - self.wall)
+        self.busy, self.own, self.wall = busy, own, wall
+        return min(max(others, 0.0), float(len(self.cpus)))
+
+
+def busy_cores_elsewhere(max_age: float = _FRESH_S) -> float | None:
+    """How many cores other processes keep busy, measured now or at most ``max_age`` ago.
+
+    Parameters
+    ----------
+    max_age : float, default=2.0
+        Re-use a measurement at most this many seconds old; otherwise measure for 0.1 s.
+
+    Returns
+    -------
+    float or None
+        Busy cores outside this process, between 0 and the number of usable cores; None
+        where the system does not tell (no ``/proc/stat``).
+
+    Examples
+    --------
+    >>> busy = busy_cores_elsewhere()
+    >>> busy is None or 0.0 <= busy <= len(os.sched_getaffinity(0))
+    True
+    """
+    with _lock:
+        if _last and time.monotonic() - _last["at"] <= max_age:
+            return _last["busy"]
+    meter = _Meter()
+    if meter.busy is None:
+        return None
+    time.sleep(_SAMPLE_S)
+    busy = meter.read()
+    if busy is not None:
+        _remember(busy)
+    return busy
+
+
+def _remember(busy: float) -> None:
+    with _lock:
+        _last.update(at=time.monotonic(), busy=busy)
+
+
+def auto_threads(limit: int, busy: float | None) -> int:
+    """Threads for torch: the usable cores minus those busy elsewhere, in ``[1, limit]``.
+
+    Parameters
+    ----------
+    limit : int
+        The most threads to use (torch's own setting).
+    busy : float or None
+        Cores kept busy by other processes (:func:`busy_cores_elsewhere`); None keeps
+        ``limit``.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> auto_threads(2, 0.1), auto_threads(2, 0.9), auto_threads(2, None), auto_threads(1, 0.0)
+    (2, 1, 2, 1)
+    """
+    if busy is None:
+        return limit
+    idle = len(_cpus()) - busy
+    return int(min(max(round(idle), 1), limit))
+
+
+class _Policy:
+    """What :func:`thread_policy` yields: ``update()`` re-decides ``"auto"`` from the load."""
+
+    def __init__(self, n_threads: int | str | None) -> None:
+        self.auto = n_threads == "auto"
+        self.limit = torch.get_num_threads()
+        self.meter: _Meter | None = None
+        if n_threads is None:
+            self.threads = self.limit
+        elif self.auto:
+            # One thread cannot go lower: no need to measure (pytest-xdist workers, joblib).
+            self.threads = (
+                self.limit if self.limit == 1 else auto_threads(self.limit, busy_cores_elsewhere())
+            )
+            if self.limit > 1:
+                self.meter = _Meter()
+        else:
+            self.threads = int(n_threads)
+        torch.set_num_threads(self.threads)
+
+    def update(self) -> int:
+        """Re-measure over the time since the last call (training calls it every epoch)."""
+        if self.meter is not None and self.meter.elapsed() >= _MIN_INTERVAL_S:
+            busy = self.meter.read()
+            if busy is not None:
+                _remember(busy)
+                threads = auto_threads(self.limit, busy)
+                if threads != self.threads:
+                    self.threads = threads
+                    torch.set_num_threads(threads)
+        return self.threads
+
+
+@contextlib.contextmanager
+def thread_policy(n_threads: int | str | None) -> Iterator[_Policy]:
+    """Set torch's CPU threads for a fit or a prediction; restore them afterwards.
+
+    Parameters
+    ----------
+    n_threads : int, "auto" or None
+        A number of threads; ``"auto"`` for the cores other processes leave idle (at most
+        torch's setting); None for torch's setting unchanged.
+
+    Yields
+    ------
+    policy
+        ``policy.threads`` is the number in use; ``policy.update()`` re-decides "auto".
+
+    Examples
+    --------
+    >>> with thread_policy(1) as policy:
+    ...     policy.threads, torch.get_num_threads()
+    (1, 1)
+    """
+    before = torch.get_num_threads()
+    policy = _Policy(n_threads)
+    try:
+        yield policy
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
