@@ -237,13 +237,14 @@ def _write_cli_help() -> None:
     columns = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "88"
     try:
-        for command in ("", "train", "upsample", "models", "demo"):
-            argv = [command, "--help"] if command else ["--help"]
+        commands = ("", "train", "upsample", "impute", "classify train", "classify predict")
+        for command in (*commands, "evaluate", "models", "demo"):
+            argv = [*command.split(), "--help"]
             buffer = io.StringIO()
             with contextlib.redirect_stdout(buffer), contextlib.suppress(SystemExit):
                 cli.main(argv)
             text = buffer.getvalue()
-            target = out / f"{command or 'tsfilm'}.txt"
+            target = out / f"{command.replace(' ', '-') or 'tsfilm'}.txt"
             # Rewriting an unchanged file would make Sphinx rebuild the page every time.
             if not target.exists() or target.read_text() != text:
                 target.write_text(text)

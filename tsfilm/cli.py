@@ -1,6 +1,9 @@
-"""The ``tsfilm`` command line: ``train``, ``upsample``, ``models`` and ``demo``.
+"""The ``tsfilm`` command line: ``train``, ``upsample``, ``impute``, ``classify``,
+``evaluate``, ``models`` and ``demo``.
 
-Errors are reported as one line on stderr; ``tsfilm --help`` lists the exit statuses.
+The super-resolution commands and the command-line machinery live here; the commands of the
+other tasks are in :mod:`tsfilm._cli_tasks`. Errors are reported as one line on stderr;
+``tsfilm --help`` lists the exit statuses.
 """
 
 from __future__ import annotations
@@ -35,9 +38,9 @@ _EPILOG = """\
 exit status:
   0    done
   1    the work failed: unreadable file, training diverged, out of memory, write failed
-       (tsfilm train then saves the model in the current or temporary folder instead)
+       (a command that trains then saves the model in the current or temporary folder)
   2    the command line cannot work, found before any work starts
-  130  interrupted (tsfilm train still saves the model trained so far)
+  130  interrupted (a command that trains still saves the model trained so far)
 
 Errors are one line on stderr, but a bug in tsfilm also prints its traceback.
 --debug, before or after the command, lets every error through with its traceback."""
@@ -139,12 +142,26 @@ def _check_output(path: Path, flag: str, example: str = "") -> None:
     os.unlink(probe)
 
 
-def _train(args: argparse.Namespace) -> None:
+def _check_model_output(path: Path, flag: str) -> None:
+    """Refuse a model file to write that cannot be written or is another kind of file."""
     from safetensors import safe_open
 
+    from tsfilm.io.model_file import _METADATA_KEY
+
+    _check_output(path, flag, "model.tsfilm")
+    try:  # only a model file is overwritten
+        with safe_open(str(path), framework="pt") as handle:
+            overwritable = _METADATA_KEY in (handle.metadata() or {})
+    except Exception:
+        overwritable = not path.exists()
+    if not overwritable:
+        message = "exists and is not a tsfilm model file; remove it or give another name"
+        raise CommandError(f"{flag} {path} {message}.", 2)
+
+
+def _train(args: argparse.Namespace) -> None:
     from tsfilm import TFiLMSuperResolver, TrainingInterruptedWarning
     from tsfilm.datasets import SPEECH_VOICES, load_speech
-    from tsfilm.io.model_file import _METADATA_KEY
     from tsfilm.preprocessing import min_length_for_lowpass
     from tsfilm.validation import InvalidParameterError
 
@@ -157,15 +174,7 @@ def _train(args: argparse.Namespace) -> None:
     if unknown:
         known = ", ".join(SPEECH_VOICES)
         raise CommandError(f"--voices: unknown voice(s) {', '.join(unknown)}; known: {known}.", 2)
-    _check_output(output, "-o/--output", "model.tsfilm")
-    try:  # only a model file is overwritten
-        with safe_open(str(output), framework="pt") as handle:
-            overwritable = _METADATA_KEY in (handle.metadata() or {})
-    except Exception:
-        overwritable = not output.exists()
-    if not overwritable:
-        message = "exists and is not a tsfilm model file; remove it or give another name"
-        raise CommandError(f"-o/--output {output} {message}.", 2)
+    _check_model_output(output, "-o/--output")
     est = TFiLMSuperResolver(
         **{parameter: getattr(args, parameter) for parameter in _TRAIN_FLAGS},
         lowpass=not args.no_lowpass,
@@ -319,7 +328,8 @@ def _parser() -> argparse.ArgumentParser:
         train.add_argument(flag, dest=dest, metavar=metavar, type=kind, default=default, help=text)
     train.add_argument("--max-files", type=_number(1), help="per voice or folder")
     train.add_argument("-q", "--quiet", action="store_true")
-    train.set_defaults(func=_train)
+    memory = "--batch-size, --patch-length or --size"
+    train.set_defaults(func=_train, flags=_TRAIN_FLAGS, memory_hint=memory)
 
     up = command("upsample", help="up-sample an audio file with a model file")
     up.add_argument("model", type=Path, help="a super-resolution model file")
@@ -327,6 +337,10 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("output", type=Path, help="audio file to write (.wav, .flac, ...)")
     up.add_argument("--resample", action="store_true", help="resample input to the model's rate")
     up.set_defaults(func=_upsample)
+
+    from tsfilm import _cli_tasks
+
+    _cli_tasks.add_commands(sub, [debug])
 
     demo = command("demo", help="train and evaluate on real data; write a report")
     demo.add_argument("--out", type=Path, default=Path("tsfilm-demo"), help="report folder")
@@ -345,8 +359,14 @@ def _is_instance(exc: BaseException, module: str, name: str) -> bool:
     return module in sys.modules and isinstance(exc, getattr(sys.modules[module], name))
 
 
-def _diagnose(exc: BaseException, command: str) -> tuple[str, int] | None:
-    """The message and exit status of an expected failure; None for a bug."""
+def _diagnose(
+    exc: BaseException, flags: dict[str, str] | None = None, memory_hint: str = "input length"
+) -> tuple[str, int] | None:
+    """The message and exit status of an expected failure; None for a bug.
+
+    ``flags`` maps estimator parameters to the command's flags, ``memory_hint`` names what
+    to reduce when memory runs out.
+    """
     from tsfilm.estimators import TrainingDivergedError
 
     if isinstance(exc, CommandError):
@@ -354,8 +374,7 @@ def _diagnose(exc: BaseException, command: str) -> tuple[str, int] | None:
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted.", 130
     if isinstance(exc, MemoryError) or _is_instance(exc, "torch", "OutOfMemoryError"):
-        fix = "--batch-size, --patch-length or --size" if command == "train" else "input length"
-        return f"out of memory ({str(exc) or type(exc).__name__}); reduce the {fix}.", 1
+        return f"out of memory ({str(exc) or type(exc).__name__}); reduce the {memory_hint}.", 1
     if isinstance(exc, TrainingDivergedError):
         return str(exc).replace("learning_rate", "--learning-rate"), 1
     if _is_instance(exc, "soundfile", "SoundFileError"):
@@ -363,8 +382,7 @@ def _diagnose(exc: BaseException, command: str) -> tuple[str, int] | None:
     if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror}.", 1
     if isinstance(exc, (ValueError, TypeError, OSError, ImportError)):
-        flags = _TRAIN_FLAGS if command == "train" else {}
-        return _parameter_message(exc, flags) or type(exc).__name__, 1
+        return _parameter_message(exc, flags or {}) or type(exc).__name__, 1
     return None
 
 
@@ -406,15 +424,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (Exception, KeyboardInterrupt) as exc:
         if args.debug:
             raise
-        diagnosis = _diagnose(exc, args.command)
+        diagnosis = _diagnose(
+            exc, getattr(args, "flags", None), getattr(args, "memory_hint", "input length")
+        )
         if diagnosis is None:
             traceback.print_exc()
             bug = f"unexpected {type(exc).__name__}; this is a bug in tsfilm: please report it"
             diagnosis = f"{bug} with the traceback above (--debug lets it through).", 1
         message, status = diagnosis
-        print(f"tsfilm {args.command}: error: {' '.join(message.split())}", file=sys.stderr)
+        command = getattr(args, "command_name", args.command)  # "classify train"
+        print(f"tsfilm {command}: error: {' '.join(message.split())}", file=sys.stderr)
         raise SystemExit(status) from None
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m tsfilm.cli`: run the imported module, whose CommandError the commands raise.
+    from tsfilm.cli import main as _main
+
+    sys.exit(_main())
