@@ -189,7 +189,7 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
         return skip
     target = obj.fget if isinstance(obj, property) else obj
     module = getattr(target, "__module__", None) or ""
-    if module.split(".")[0] in {"sklearn", "torch"}:
+    if module.split(".")[0] in {"sklearn", "torch", "sktime", "skbase"}:
         return True
     return skip
 
