@@ -16,6 +16,11 @@ from tsfilm.estimators._base import (
     resolve_precision,
     unet_kwargs,
 )
+from tsfilm.estimators._distributed import (
+    DistributedTrainingError,
+    is_main_process,
+    local_fit,
+)
 from tsfilm.estimators.classification import (
     SMALLCNN_CONSTRAINTS,
     BaseSequenceClassifier,
@@ -41,6 +46,7 @@ __all__ = [
     "UNET_CONSTRAINTS",
     "BaseSequenceClassifier",
     "BaseSeriesImputer",
+    "DistributedTrainingError",
     "SeriesInputMixin",
     "SuperResolverMixin",
     "TFiLMImputer",
@@ -56,6 +62,8 @@ __all__ = [
     "UNetSuperResolver",
     "document_engine_params",
     "grid_windows",
+    "is_main_process",
+    "local_fit",
     "random_windows",
     "resolve_precision",
     "smallcnn_kwargs",

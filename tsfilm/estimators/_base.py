@@ -44,6 +44,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from tsfilm.estimators._distributed import distributed_context
 from tsfilm.estimators._threads import thread_policy
 from tsfilm.preprocessing import chunk_spans, overlap_add
 from tsfilm.validation import StrictInterval, StrOptions, int_at_least
@@ -444,8 +445,10 @@ class TorchEstimator(BaseEstimator):
             they receive that list.
         """
         device = _resolve_device(self.device)
+        # Data-parallel under torchrun or in a process group; otherwise hooks that do nothing.
+        dist = distributed_context(device)
         # The split, the initialisation, the batches and dropout all follow from `seed`.
-        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        seed = dist.same(int(check_random_state(self.random_state).randint(0, 2**31 - 1)))
         train_idx, valid_idx = self._split_series(len(series[0]), seed)
 
         def pick(index: np.ndarray) -> Any:
@@ -464,12 +467,17 @@ class TorchEstimator(BaseEstimator):
             if device.type == "cuda":
                 torch.cuda.manual_seed(seed)
             generator = torch.Generator().manual_seed(seed)
-            self.precision_ = resolve_precision(self.precision, device)
+            self.precision_ = dist.same(resolve_precision(self.precision, device))
             module = self.module_ if warm else self.build_module()
-            self._train_loop(module.to(device), train, valid, generator, device, warm, threads)
+            self._train_loop(
+                module.to(device), train, valid, generator, device, warm, threads, dist
+            )
 
-    def _train_loop(self, module, train_data, valid_data, generator, device, warm, threads) -> None:
+    def _train_loop(
+        self, module, train_data, valid_data, generator, device, warm, threads, dist
+    ) -> None:
         deadline = math.inf if self.max_time is None else time.perf_counter() + self.max_time
+        trained = dist.wrap(module)  # DistributedDataParallel in a process group
         optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
         if warm and getattr(self, "_optimizer_state", None) is not None:
             # Continue with Adam's moments, so that fitting epoch by epoch with warm_start
@@ -481,7 +489,7 @@ class TorchEstimator(BaseEstimator):
         best_loss, best_state, best_epoch = math.inf, None, 0
         since_best = 0
         first_epoch = len(history) + 1
-        progress = _progress(self.max_epochs, self.verbose, type(self).__name__)
+        progress = _progress(self.max_epochs, dist.is_writer and self.verbose, type(self).__name__)
         interrupted = out_of_time = False
         try:
             for epoch in range(first_epoch, first_epoch + self.max_epochs):
@@ -489,22 +497,25 @@ class TorchEstimator(BaseEstimator):
                 start = time.perf_counter()
                 module.train()
                 total, count = 0.0, 0
-                for step, batch in enumerate(self.train_batches(train_data, generator)):
+                batches = dist.shard(self.train_batches(train_data, generator))
+                for step, batch in enumerate(batches):
                     batch = tuple(t.to(device, non_blocking=True) for t in batch)
-                    with self._autocast(device, self.precision_):
-                        loss = self.compute_loss(module, batch)
-                    if not torch.isfinite(loss):
-                        raise TrainingDivergedError(
-                            f"The training loss became {loss.item()} at epoch {epoch}, batch "
-                            f"{step + 1}. Lower learning_rate or check the scale of the input."
-                        )
+                    with dist.guard():  # an error on one process stops them all
+                        with self._autocast(device, self.precision_):
+                            loss = self.compute_loss(trained, batch)
+                        if not torch.isfinite(loss):
+                            raise TrainingDivergedError(
+                                f"The training loss became {loss.item()} at epoch {epoch}, "
+                                f"batch {step + 1}. Lower learning_rate or check the scale "
+                                "of the input."
+                            )
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
                     n = batch[0].shape[0]
                     total += float(loss.detach()) * n
                     count += n
-                    if time.perf_counter() >= deadline:
+                    if dist.agree(time.perf_counter() >= deadline):
                         out_of_time = True
                         break
                 if not all(torch.isfinite(p).all() for p in module.parameters()):
@@ -512,6 +523,7 @@ class TorchEstimator(BaseEstimator):
                         f"The network's weights became NaN or infinite at epoch {epoch}. "
                         "Lower learning_rate or check the scale of the input."
                     )
+                total, count = dist.sum(total, count)
                 train_loss = total / max(count, 1)
                 valid_loss = (
                     self._evaluate(module, valid_data, device) if valid_data is not None else None

@@ -17,8 +17,9 @@ third-party ones:
 
 from __future__ import annotations
 
+import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from numbers import Real
 from typing import Any, ClassVar
 
@@ -36,7 +37,7 @@ from tsfilm.estimators._base import (
     unet_kwargs,
 )
 from tsfilm.nn import TFiLMUNet
-from tsfilm.preprocessing import missing_mask
+from tsfilm.preprocessing import chunk_spans, missing_mask
 from tsfilm.registry import register
 from tsfilm.validation import (
     MISSING_VALUES,
@@ -48,6 +49,9 @@ from tsfilm.validation import (
 )
 
 __all__ = ["BaseSeriesImputer", "TFiLMImputer", "TorchImputer", "UNetImputer"]
+
+#: Series read, filled and written at a time by ``transform`` and ``transform_to``.
+CHUNK_SIZE = 1024
 
 
 class BaseSeriesImputer(TransformerMixin, BaseEstimator):
@@ -61,6 +65,9 @@ class BaseSeriesImputer(TransformerMixin, BaseEstimator):
     ``transform(X)`` copies ``X``, asks ``self.impute_signals(values, observed)`` for estimates
     of the series that miss something, and writes them into the missing entries only,
     so observed values come back bit-for-bit and the dtype (float32 or float64) is kept.
+    It works through the series in chunks of :data:`CHUNK_SIZE`, so memory holds the
+    output and one chunk's work; ``transform_to(X, out)`` does the same from and into
+    arrays on disk (a NumPy memmap, a Zarr array), for panels larger than memory.
     A channel of a series with no observed value at all cannot be placed on any scale;
     it is filled with ``fill_values_`` (the mean of that channel's observed training
     values) and a warning says how many were.
@@ -105,6 +112,17 @@ class BaseSeriesImputer(TransformerMixin, BaseEstimator):
 
     def _validate_input(self, X, *, reset: bool) -> tuple[Signals, np.ndarray | list[np.ndarray]]:
         """Validated series and their observed masks (True where a value is present)."""
+        signals = self._check_signals(X)
+        self._check_features(X, signals.layout, reset=reset)
+        marker = float(self.missing_values)
+        if signals.is_dense:
+            observed = ~missing_mask(signals.arrays, marker)
+        else:
+            observed = [~missing_mask(a, marker) for a in signals.arrays]
+        return signals, observed
+
+    def _check_signals(self, X) -> Signals:
+        """``X`` validated by :func:`~tsfilm.validation.check_signals`, with imputers' messages."""
         marker = float(self.missing_values)
         try:
             signals = check_signals(X, name="X", allow_nan=bool(np.isnan(marker)))
@@ -121,18 +139,23 @@ class BaseSeriesImputer(TransformerMixin, BaseEstimator):
                     f"{exc} Reshape your data: rows are series, columns are time steps."
                 ) from exc
             raise
-        if signals.layout == "2d":
-            # Feature names and n_features_in_, checked as every scikit-learn estimator does.
+        return signals
+
+    def _check_features(self, X, layout: str, *, reset: bool) -> None:
+        """``n_features_in_`` and feature names of 2-D input (reading no values)."""
+        if layout == "2d":
+            # Checked as every scikit-learn estimator does.
             validate_data(self, X, reset=reset, skip_check_array=True)
         elif reset:
             for name in ("n_features_in_", "feature_names_in_"):
                 if hasattr(self, name):
                     delattr(self, name)
-        if signals.is_dense:
-            observed = ~missing_mask(signals.arrays, marker)
-        else:
-            observed = [~missing_mask(a, marker) for a in signals.arrays]
-        return signals, observed
+
+    def _check_channels(self, n_channels: int) -> None:
+        if n_channels != self.n_channels_:
+            raise ValueError(
+                f"X has {n_channels} channel(s) but the imputer was fitted on {self.n_channels_}."
+            )
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -222,55 +245,223 @@ n_timesteps), or list of arrays
             ``fill_values_``.
         """
         check_is_fitted(self)
-        signals, observed = self._validate_input(X, reset=False)
-        if signals.n_channels != self.n_channels_:
+        signals = self._check_signals(X)
+        self._check_features(X, signals.layout, reset=False)
+        self._check_channels(signals.n_channels)
+        arrays = signals.arrays
+        if signals.is_dense:
+            output = np.empty(arrays.shape, dtype=arrays.dtype)
+            n_series, length = arrays.shape[0], int(arrays.shape[-1])
+            chunk_size = CHUNK_SIZE
+            group = self._series_per_call(length, chunk_size)
+        else:
+            # Lists of different lengths are filled in one call.
+            output = [np.empty_like(a) for a in arrays]
+            n_series = chunk_size = group = len(arrays)
+
+        def write(start: int, rows: list[np.ndarray]) -> None:
+            output[start : start + len(rows)] = rows if not signals.is_dense else np.stack(rows)
+
+        self._fill_in_chunks(lambda a, b: arrays[a:b], write, n_series, chunk_size, group)
+        return signals.restore(output)
+
+    def transform_to(self, X, out, *, chunk_size: int = CHUNK_SIZE):
+        """Fill the missing values of ``X`` into ``out``, ``chunk_size`` series at a time.
+
+        For panels larger than memory: ``X`` and ``out`` may be arrays on disk (a NumPy
+        memmap, a Zarr or HDF5 array: anything with ``shape``, ``dtype`` and slicing
+        along the first axis). Each chunk of series is read, filled and written before
+        the next is read, so memory holds a few chunks whatever the number of series.
+        The values written are exactly those of ``transform(X)``, whatever
+        ``chunk_size``: tsfilm's imputers choose the series they impute together so
+        that the network sees the batches of one call on every series (compare with
+        the same ``n_threads``: other thread counts may change the last bits).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_series, n_timesteps) or (n_series, n_channels, \
+n_timesteps)
+            Series with missing entries, read chunk by chunk and not modified (unless
+            ``out`` is ``X``: filling in place is allowed).
+        out : array-like of the shape of ``X``
+            Where the filled series are written: float32 when ``X`` is float32,
+            float64 otherwise (the dtype ``transform`` returns), writable.
+        chunk_size : int, default=1024
+            Series read and written at a time.
+
+        Returns
+        -------
+        out : array-like
+            ``out``, filled.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the imputer is not fitted.
+        TypeError
+            If ``X`` or ``out`` has no ``shape`` (a list of series: use ``transform``).
+        ValueError
+            If ``out`` has another shape or dtype or is read-only, if ``X`` has the
+            wrong number of time steps (2-D) or channels, or if a chunk of ``X``
+            contains infinity (the chunks before it are then written already).
+
+        Warns
+        -----
+        UserWarning
+            When a channel of a series has no observed value; it is filled with
+            ``fill_values_``.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os
+        >>> from tsfilm import TFiLMImputer
+        >>> from tsfilm.preprocessing import hide_at_random
+        >>> t = np.arange(64) / 64
+        >>> X = np.stack([np.sin(2 * np.pi * f * t) for f in (1, 2, 3, 4)]).astype(np.float32)
+        >>> X_missing, _ = hide_at_random(X, 0.2, random_state=0)
+        >>> imputer = TFiLMImputer(**TFiLMImputer.get_test_params()[0]).fit(X_missing)
+        >>> folder = tempfile.mkdtemp()
+        >>> X_disk = np.lib.format.open_memmap(
+        ...     os.path.join(folder, "X.npy"), mode="w+", dtype=np.float32, shape=X.shape
+        ... )
+        >>> X_disk[:] = X_missing
+        >>> out = np.lib.format.open_memmap(
+        ...     os.path.join(folder, "filled.npy"), mode="w+", dtype=np.float32, shape=X.shape
+        ... )
+        >>> _ = imputer.transform_to(X_disk, out, chunk_size=3)
+        >>> bool(np.array_equal(out, imputer.transform(X_missing)))
+        True
+        >>> import shutil; shutil.rmtree(folder)
+        """
+        check_is_fitted(self)
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+            raise TypeError(f"chunk_size must be an int; got {chunk_size!r}.")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1; got {chunk_size}.")
+        for name, array in (("X", X), ("out", out)):
+            if not hasattr(array, "shape") or not hasattr(array, "dtype"):
+                raise TypeError(
+                    f"transform_to needs arrays with a shape and a dtype (a NumPy array or "
+                    f"memmap, a Zarr or HDF5 array); {name} is a {type(array).__name__}. "
+                    "Fill a list of series with transform."
+                )
+        shape = tuple(int(n) for n in X.shape)
+        if len(shape) not in (2, 3):
             raise ValueError(
-                f"X has {signals.n_channels} channel(s) but the imputer was fitted on "
-                f"{self.n_channels_}."
+                f"X must be 2-D (n_series, n_timesteps) or 3-D (n_series, n_channels, "
+                f"n_timesteps); got shape {shape}."
             )
-        output = (
-            np.array(signals.arrays, copy=True)
-            if signals.is_dense
-            else [np.array(a, copy=True) for a in signals.arrays]
-        )
-        needs = [i for i, m in enumerate(observed) if not m.all()]
-        if needs:
-            estimates = self.impute_signals(
-                [signals.series(i) for i in needs], [observed[i] for i in needs]
+        if tuple(int(n) for n in out.shape) != shape:
+            raise ValueError(f"out has shape {tuple(out.shape)}; X has {shape}.")
+        dtype = np.dtype(np.float32 if np.dtype(X.dtype) == np.float32 else np.float64)
+        if np.dtype(out.dtype) != dtype:
+            raise ValueError(
+                f"out has dtype {np.dtype(out.dtype).name}; filling X ({np.dtype(X.dtype).name}) "
+                f"needs {dtype.name}, the dtype transform returns, so that observed values are "
+                "written unchanged."
             )
-            for i, estimate in zip(needs, estimates, strict=True):
-                gaps = ~observed[i]
-                output[i][gaps] = self._finite(estimate, gaps, output[i].dtype)
-        n_empty = 0
-        for out, m in zip(output, observed, strict=True):
-            empty = ~m.any(axis=-1)  # channels with no observed value
-            out[empty] = self.fill_values_[empty, None]
-            n_empty += int(empty.sum())
-        if n_empty:
+        if isinstance(out, np.ndarray) and not out.flags.writeable:
+            raise ValueError("out is read-only; open it writable (a memmap with mode='r+').")
+        layout = "2d" if len(shape) == 2 else "3d"
+        self._check_features(X, layout, reset=False)
+        self._check_channels(1 if layout == "2d" else shape[1])
+
+        def read(start: int, stop: int) -> np.ndarray:
+            return self._check_signals(np.asarray(X[start:stop])).arrays
+
+        def write(start: int, rows: list[np.ndarray]) -> None:
+            block = np.stack(rows)
+            out[start : start + len(rows)] = block[:, 0] if layout == "2d" else block
+
+        chunk_size = int(chunk_size)
+        group = self._series_per_call(shape[-1], chunk_size)
+        self._fill_in_chunks(read, write, shape[0], chunk_size, group)
+        return out
+
+    def _series_per_call(self, n_timesteps: int, chunk_size: int) -> int:
+        """Series per call of ``impute_signals`` when series of ``n_timesteps`` are filled
+        in chunks of ``chunk_size``; a subclass whose estimates depend on which series are
+        imputed together returns a number that keeps them the same."""
+        return chunk_size
+
+    def _fill_in_chunks(
+        self,
+        read: Callable[[int, int], Any],
+        write: Callable[[int, list[np.ndarray]], None],
+        n_series: int,
+        chunk_size: int,
+        group: int,
+    ) -> None:
+        """Fill series ``0..n_series`` read ``chunk_size`` at a time, imputing ``group`` at a
+        time, and write them in order; warn once about what needed ``fill_values_``.
+
+        ``read(start, stop)`` returns validated ``(C, T)`` series (missing entries equal to
+        ``missing_values``); ``write(start, rows)`` stores filled series from ``start`` on.
+        Rows wait in memory until every series before them is filled.
+        """
+        marker = float(self.missing_values)
+        written = 0  # rows before this one are written
+        filled: list[np.ndarray] = []  # rows from `written` on, read and (maybe) not filled
+        waiting: list[tuple[int, np.ndarray, np.ndarray]] = []  # (row, values, observed)
+        counts = {"empty": 0, "not_finite": 0}
+
+        def impute(rows: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
+            estimates = self.impute_signals([v for _, v, _ in rows], [m for _, _, m in rows])
+            for (row, _, observed), estimate in zip(rows, estimates, strict=True):
+                target = filled[row - written]
+                gaps = ~observed
+                target[gaps] = self._finite(estimate, gaps, target.dtype, counts)
+                empty = ~observed.any(axis=-1)  # channels with no observed value
+                target[empty] = self.fill_values_[empty, None]
+
+        def flush(stop: int) -> None:
+            nonlocal written, filled
+            if stop > written:
+                write(written, filled[: stop - written])
+                filled = filled[stop - written :]
+                written = stop
+
+        for start in range(0, n_series, chunk_size):
+            block = read(start, min(start + chunk_size, n_series))
+            for offset, values in enumerate(block):
+                observed = ~missing_mask(values, marker)
+                filled.append(np.array(values, copy=True))
+                if not observed.all():
+                    waiting.append((start + offset, values, observed))
+                    counts["empty"] += int((~observed.any(axis=-1)).sum())
+            while len(waiting) >= group:
+                impute(waiting[:group])
+                waiting = waiting[group:]
+            flush(waiting[0][0] if waiting else start + len(block))
+        if waiting:
+            impute(waiting)
+        flush(n_series)
+        if counts["not_finite"]:
             warnings.warn(
-                f"{n_empty} series channel(s) of X have no observed value; they were "
+                f"{counts['not_finite']} estimate(s) were not finite in the dtype of X (values "
+                "too large for the model's scaling); they were filled with fill_values_.",
+                UserWarning,
+                stacklevel=3,
+            )
+        if counts["empty"]:
+            warnings.warn(
+                f"{counts['empty']} series channel(s) of X have no observed value; they were "
                 "filled with fill_values_, the mean of the observed training values of "
                 "their channel.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        return signals.restore(output)
 
-    def _finite(self, estimate, gaps: np.ndarray, dtype) -> np.ndarray:
+    def _finite(self, estimate, gaps: np.ndarray, dtype, counts: dict[str, int]) -> np.ndarray:
         """The estimate (C, T) at ``gaps``, never NaN or infinite: an estimate that is not
-        finite in ``dtype`` is replaced by its channel's ``fill_values_``, with a warning."""
+        finite in ``dtype`` is replaced by its channel's ``fill_values_`` (and counted)."""
         with np.errstate(over="ignore", invalid="ignore"):
             values = np.asarray(estimate).astype(dtype)
         bad = ~np.isfinite(values) & gaps
         if bad.any():
             channels = np.nonzero(bad)[0]
             values[bad] = self.fill_values_[channels].astype(dtype)
-            warnings.warn(
-                f"{int(bad.sum())} estimate(s) were not finite in {np.dtype(dtype).name} (values "
-                "too large for the model's scaling); they were filled with fill_values_.",
-                UserWarning,
-                stacklevel=3,
-            )
+            counts["not_finite"] += int(bad.sum())
         return values[gaps]
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
@@ -461,6 +652,17 @@ class TorchImputer(BaseSeriesImputer, TorchEstimator):
         return error.sum() / hidden.sum().clamp(min=1.0)
 
     # ------------------------------------------------------------------ impute
+    def _series_per_call(self, n_timesteps: int, chunk_size: int) -> int:
+        """A multiple of the series whose windows fill whole batches, near ``chunk_size``.
+
+        Windows of consecutive series share batches; when each call ends on a full
+        batch, the batches, and so the estimates, are those of one call on all series.
+        """
+        window = int(getattr(self, "chunk_length", None) or self.window_length_)
+        per_series = len(chunk_spans(n_timesteps, window, window // 2))
+        unit = self.batch_size // math.gcd(self.batch_size, per_series)
+        return max(1, chunk_size // unit) * unit
+
     def impute_signals(self, values, observed) -> list[np.ndarray]:
         """Scale, run the network in overlapping chunks, scale back (clipped at 0)."""
         scales = [_SeriesScale(v, m, self.scaling) for v, m in zip(values, observed, strict=True)]
