@@ -230,3 +230,94 @@ def test_property_shape_is_kept(
     assert y.shape == x.shape
     assert gamma.shape == beta.shape == (n, channels, expected_blocks)
     assert torch.isfinite(y).all()
+
+
+# ---------------------------------------------------------------------- causal=True
+@pytest.mark.parametrize("rnn", ["lstm", "gru"])
+@pytest.mark.parametrize("modulation", ["affine", "scale"])
+def test_causal_block_uses_the_rnn_output_of_the_blocks_before(rnn: str, modulation: str) -> None:
+    torch.manual_seed(8)
+    layer = TFiLM(channels=4, block_length=5, rnn=rnn, modulation=modulation, causal=True)
+    x = torch.randn(2, 4, 23)
+    y, gamma, beta = layer(x, return_modulation=True)
+
+    pooled = _pool_blocks_by_hand(x, 5).transpose(1, 2)  # (N, 5 blocks, C)
+    shifted = torch.cat([torch.zeros(2, 1, 4), pooled[:, :-1]], dim=1)
+    rnn_out = layer.rnn(shifted)[0]
+    if modulation == "scale":
+        expected_gamma, expected_beta = rnn_out.transpose(1, 2), torch.zeros(2, 4, 5)
+    else:
+        expected_gamma, expected_beta = layer.projection(rnn_out).transpose(1, 2).chunk(2, dim=1)
+    torch.testing.assert_close(gamma, expected_gamma)
+    torch.testing.assert_close(beta, expected_beta)
+    per_step = gamma.repeat_interleave(5, -1)[..., :23]
+    torch.testing.assert_close(y, per_step * x + beta.repeat_interleave(5, -1)[..., :23])
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    length=st.integers(2, 60),
+    block=st.integers(1, 9),
+    cut=st.integers(1, 59),
+    rnn=st.sampled_from(["lstm", "gru"]),
+    modulation=st.sampled_from(["affine", "scale"]),
+)
+def test_property_causal_output_ignores_every_later_step(
+    length: int, block: int, cut: int, rnn: str, modulation: str
+) -> None:
+    cut = min(cut, length - 1)
+    torch.manual_seed(9)
+    layer = TFiLM(channels=3, block_length=block, rnn=rnn, modulation=modulation, causal=True)
+    x = torch.randn(2, 3, length)
+    changed = x.clone()
+    changed[..., cut:] = torch.randn_like(changed[..., cut:]) * 10
+    y, y_changed = layer(x), layer(changed)
+    assert torch.equal(y[..., :cut], y_changed[..., :cut])
+    # The changed steps themselves are scaled by parameters of earlier blocks only.
+    assert not torch.equal(y[..., cut:], y_changed[..., cut:])
+
+
+def test_causal_block_zero_is_modulated_from_the_zero_vector_alone() -> None:
+    torch.manual_seed(10)
+    layer = TFiLM(channels=3, block_length=4, causal=True)
+    a, b = torch.randn(1, 3, 4), torch.randn(1, 3, 4) * 5
+    _, gamma_a, beta_a = layer(a, return_modulation=True)
+    _, gamma_b, beta_b = layer(b, return_modulation=True)
+    assert torch.equal(gamma_a, gamma_b)
+    assert torch.equal(beta_a, beta_b)
+
+
+def test_non_causal_layer_is_unchanged_by_the_new_argument() -> None:
+    torch.manual_seed(11)
+    default = TFiLM(channels=4, block_length=4)
+    torch.manual_seed(11)
+    explicit = TFiLM(channels=4, block_length=4, causal=False)
+    x = torch.randn(2, 4, 19)
+    assert torch.equal(default(x), explicit(x))
+    assert "causal" not in repr(default)
+    assert "causal=True" in repr(TFiLM(channels=4, causal=True))
+    assert default.state_dict().keys() == TFiLM(channels=4, causal=True).state_dict().keys()
+
+
+def test_causal_with_mask_matches_the_unpadded_sequence() -> None:
+    torch.manual_seed(12)
+    layer = TFiLM(channels=3, block_length=4, causal=True)
+    padded = torch.randn(2, 3, 20)
+    mask = torch.arange(20) < torch.tensor([13, 6])[:, None]
+    y = layer(padded, mask=mask)
+    for i, length in enumerate([13, 6]):
+        alone = layer(padded[i : i + 1, :, :length])
+        torch.testing.assert_close(y[i : i + 1, :, :length], alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"rnn": "bilstm"}, ValueError, "causal=True needs a unidirectional RNN"),
+        ({"n_blocks": 4, "block_length": None}, ValueError, "fixed block_length"),
+        ({"causal": 1}, TypeError, "causal must be a bool"),
+    ],
+)
+def test_invalid_causal_arguments(kwargs: dict, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        TFiLM(**{"channels": 4, "causal": True, **kwargs})

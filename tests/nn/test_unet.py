@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tsfilm.nn import TFiLM, TFiLMUNet
+from tsfilm.nn.unet import CausalConv1d
+from tsfilm.streaming import UNetStream
 
 # Small enough to run in milliseconds, deep enough to exercise every block.
 SMALL = {"depth": 2, "width": 0.0625, "block_length": 16, "dropout": 0.0}
@@ -253,3 +256,197 @@ def test_property_shape_is_kept(
     x = torch.randn(n, in_channels, length)
     assert net(x).shape == (n, 1, length)
     assert net.features(x).shape == (n, net.filters[0], math.ceil(length / 2))
+
+
+# ---------------------------------------------------------------------- causal=True
+def _causal_net(**kwargs) -> TFiLMUNet:
+    """A small causal network whose output layer is not near zero (so that the network's
+    part of the output is of the order of the residual and any streaming error shows)."""
+    net = TFiLMUNet(**{**SMALL, "causal": True, **kwargs}).eval()
+    with torch.no_grad():
+        torch.nn.init.normal_(net.output.weight, std=0.3)
+        torch.nn.init.normal_(net.output.bias, std=0.1)
+    return net
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    length=st.integers(2, 120),
+    cut=st.integers(1, 119),
+    depth=st.integers(1, 3),
+    block_length=st.integers(1, 40),
+    rnn=st.sampled_from(["lstm", "gru"]),
+    skip=st.booleans(),
+    residual=st.booleans(),
+)
+def test_property_causal_output_depends_only_on_past_and_present(
+    length: int, cut: int, depth: int, block_length: int, rnn: str, skip: bool, residual: bool
+) -> None:
+    cut = min(cut, length - 1)
+    torch.manual_seed(9)
+    net = _causal_net(depth=depth, block_length=block_length, rnn=rnn, skip=skip, residual=residual)
+    x = torch.randn(2, 1, length)
+    changed = x.clone()
+    changed[..., cut:] = torch.randn_like(changed[..., cut:]) * 3
+    assert torch.equal(net(x)[..., :cut], net(changed)[..., :cut])
+
+
+def test_non_causal_network_sees_the_future() -> None:
+    torch.manual_seed(10)
+    net = _causal_net(causal=False)
+    x = torch.randn(1, 1, 64)
+    changed = x.clone()
+    changed[..., 40:] += 1.0
+    assert not torch.equal(net(x)[..., :40], net(changed)[..., :40])
+
+
+def test_causal_network_has_the_parameters_of_the_offline_one() -> None:
+    torch.manual_seed(11)
+    offline = TFiLMUNet(**SMALL)
+    torch.manual_seed(11)
+    causal = TFiLMUNet(**SMALL, causal=True)
+    for (name, a), (other, b) in zip(
+        offline.state_dict().items(), causal.state_dict().items(), strict=True
+    ):
+        assert name == other
+        assert torch.equal(a, b)
+    assert "causal=True" in repr(causal)
+    assert "causal" not in repr(offline)
+    assert all(
+        isinstance(m, CausalConv1d) and m.padding == (0,)
+        for m in causal.modules()
+        if isinstance(m, torch.nn.Conv1d)
+    )
+    assert not any(isinstance(m, CausalConv1d) for m in offline.modules())
+
+
+def test_causal_network_refuses_a_bidirectional_rnn() -> None:
+    with pytest.raises(ValueError, match="causal=True needs a unidirectional RNN"):
+        TFiLMUNet(causal=True, rnn="bilstm")
+    with pytest.raises(TypeError, match="causal must be a bool"):
+        TFiLMUNet(causal="yes")
+
+
+def _stream(net: TFiLMUNet, x: torch.Tensor, sizes: list[int]) -> torch.Tensor:
+    stream = net.stream(batch_size=x.shape[0])
+    outputs, start, received = [], 0, 0
+    for size in sizes:
+        chunk = x[..., start : start + size]
+        out = stream.process(chunk)
+        start += chunk.shape[-1]
+        # An output step comes once the input lookahead steps after it has, or before.
+        assert out.shape[:2] == (x.shape[0], net.out_channels)
+        assert out.dtype == np.float32
+        received += out.shape[-1]
+        assert max(start - net.lookahead, 0) <= received <= start
+        assert net.lookahead or received == start
+        outputs.append(out)
+    last = stream.flush()
+    assert last.shape[-1] == x.shape[-1] - received
+    return torch.from_numpy(np.concatenate([*outputs, last], axis=-1))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(1, 2),
+    channels=st.sampled_from([(1, None), (2, 1)]),
+    length=st.integers(1, 200),
+    depth=st.integers(1, 3),
+    block_length=st.integers(1, 48),
+    rnn=st.sampled_from(["lstm", "gru"]),
+    modulation=st.sampled_from(["affine", "scale"]),
+    switches=st.sampled_from(
+        [{}, {"skip": False}, {"residual": False}, {"tfilm": False}, {"activation": "relu"}]
+    ),
+    lookahead=st.sampled_from([0, 0, 1, 6, 40]),
+)
+def test_property_stream_equals_the_whole_signal(
+    data, n, channels, length, depth, block_length, rnn, modulation, switches, lookahead
+) -> None:
+    sizes = data.draw(st.lists(st.integers(0, 70), min_size=1, max_size=40), label="sizes")
+    sizes.append(length)  # the rest, whatever the draw
+    torch.manual_seed(12)
+    in_channels, out_channels = channels
+    net = _causal_net(
+        in_channels=in_channels,
+        out_channels=out_channels,
+        depth=depth,
+        block_length=block_length,
+        rnn=rnn,
+        modulation=modulation,
+        lookahead=lookahead,
+        **switches,
+    )
+    x = torch.randn(n, in_channels, length)
+    with torch.inference_mode():
+        whole = net(x)
+    streamed = _stream(net, x, sizes)
+    torch.testing.assert_close(streamed, whole, rtol=1e-4, atol=1e-5 * float(whole.abs().max()))
+
+
+def test_stream_one_sample_at_a_time_and_reset() -> None:
+    torch.manual_seed(13)
+    net = _causal_net(depth=3, block_length=16)
+    x = torch.randn(1, 1, 150)
+    with torch.inference_mode():
+        whole = net(x)
+    stream = net.stream()
+    stream.process(torch.randn(1, 1, 37))  # another signal, then forgotten
+    stream.reset()
+    streamed = np.concatenate([stream.process(x[..., i : i + 1]) for i in range(150)], axis=-1)
+    torch.testing.assert_close(torch.from_numpy(streamed), whole, rtol=1e-4, atol=1e-6)
+    # NumPy input works the same way.
+    again = net.stream().process(x.numpy().astype(np.float64))
+    torch.testing.assert_close(torch.from_numpy(again), whole, rtol=1e-4, atol=1e-6)
+
+
+def test_stream_refuses_an_offline_network_and_wrong_chunks() -> None:
+    with pytest.raises(ValueError, match="causal=True"):
+        TFiLMUNet(**SMALL).stream()
+    stream = _causal_net(in_channels=2, out_channels=1).stream(batch_size=2)
+    with pytest.raises(ValueError, match=r"shape \(N=2, C=2, L\)"):
+        stream.process(torch.zeros(1, 2, 5))
+    with pytest.raises(ValueError, match=r"shape \(N=2, C=2, L\)"):
+        stream.process(torch.zeros(2, 5))
+    with pytest.raises(TypeError, match="net must be a TFiLMUNet"):
+        UNetStream(torch.nn.Conv1d(1, 1, 3))
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    length=st.integers(2, 100),
+    cut=st.integers(1, 99),
+    lookahead=st.integers(1, 30),
+    residual=st.booleans(),
+)
+def test_property_lookahead_reads_that_many_steps_ahead(
+    length: int, cut: int, lookahead: int, residual: bool
+) -> None:
+    cut = min(cut, length - 1)
+    torch.manual_seed(14)
+    net = _causal_net(depth=2, block_length=8, lookahead=lookahead, residual=residual)
+    x = torch.randn(1, 1, length)
+    changed = x.clone()
+    changed[..., cut:] = torch.randn_like(changed[..., cut:]) * 3
+    y, y_changed = net(x), net(changed)
+    reach = max(cut - lookahead, 0)
+    assert torch.equal(y[..., :reach], y_changed[..., :reach])
+    if lookahead >= 2 and cut >= lookahead:  # some output before the cut reads past it
+        assert not torch.equal(y[..., reach:cut], y_changed[..., reach:cut])
+
+
+def test_lookahead_shifts_the_causal_network() -> None:
+    torch.manual_seed(15)
+    net = _causal_net(depth=2, block_length=8, lookahead=5)
+    plain = _causal_net(depth=2, block_length=8)
+    plain.load_state_dict(net.state_dict())
+    x = torch.randn(2, 1, 40)
+    padded = torch.nn.functional.pad(x, (0, 5), mode="replicate")
+    expected = (plain(padded) - padded)[..., 5:] + x
+    torch.testing.assert_close(net(x), expected)
+    assert "lookahead=5" in repr(net)
+    with pytest.raises(ValueError, match="lookahead=3 needs causal=True"):
+        TFiLMUNet(lookahead=3)
+    with pytest.raises(ValueError, match="lookahead must be an int >= 0"):
+        TFiLMUNet(causal=True, lookahead=-1)

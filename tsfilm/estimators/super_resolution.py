@@ -8,7 +8,8 @@ plugins; :class:`UNetSuperResolver` adds a U-Net on the shared training engine, 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import itertools
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -27,6 +28,9 @@ from tsfilm.nn import TFiLMUNet
 from tsfilm.preprocessing import degrade, spline_upsample
 from tsfilm.registry import register
 from tsfilm.validation import Signals, check_signals, int_at_least
+
+if TYPE_CHECKING:
+    from tsfilm.streaming import SuperResolutionStream
 
 __all__ = ["SuperResolverMixin", "TFiLMSuperResolver", "UNetSuperResolver"]
 
@@ -382,7 +386,9 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
     A subclass defines ``__init__`` with ``ratio``, ``lowpass``, ``patch_length``,
     ``chunk_length``, ``sample_rate``, the engine's parameters and any of the U-Net's
     (:data:`~tsfilm.estimators.UNET_CONSTRAINTS`); U-Net arguments it does not expose
-    take the class attribute ``network_defaults`` or the U-Net's defaults.
+    take the class attribute ``network_defaults`` or the U-Net's defaults. A subclass
+    with a ``causal`` parameter (and ``"causal": ["boolean"]`` among its constraints)
+    gets the causal model of :class:`TFiLMSuperResolver` and :meth:`stream`.
     """
 
     _parameter_constraints: ClassVar[dict[str, list]] = {
@@ -405,19 +411,60 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
 
     # ------------------------------------------------------------------ fit
     def fit_signals(self, low: Signals, high: Signals) -> None:
-        """Train the network on spline-upsampled ``low`` against ``high``."""
+        """Train the network on interpolated ``low`` against ``high``."""
         if not self.continues_training():
             self.scale_ = self.signal_scale(high)
-        inputs = self._tensors(self.spline(low, high.lengths))
+        inputs = self._tensors(self.interpolate(low, high.lengths))
         targets = self._tensors(high.arrays)
         self.run_training((inputs, targets))
 
     def _tensors(self, arrays) -> list[torch.Tensor]:
         return [torch.from_numpy(self.normalize(a)) for a in arrays]
 
+    @property
+    def _causal(self) -> bool:
+        return bool(getattr(self, "causal", False))
+
+    def interpolate(self, low: Signals, lengths=None) -> np.ndarray | list[np.ndarray]:
+        """The network's input: ``low`` interpolated to the high rate.
+
+        The cubic spline (:meth:`spline`), or with ``causal=True``
+        :func:`tsfilm.streaming.causal_upsample`, which looks three low-rate samples
+        ahead.
+
+        Parameters
+        ----------
+        low : Signals
+            Validated low-rate signals.
+        lengths : array-like of int, optional
+            High-rate length of every series; ``low.lengths * ratio_`` by default.
+
+        Returns
+        -------
+        ndarray or list of ndarray
+            Like ``low.arrays``, at the high rate.
+        """
+        if not self._causal:
+            return self.spline(low, lengths)
+        from tsfilm.streaming import causal_upsample
+
+        ratio = self.ratio_
+        lengths = low.lengths * ratio if lengths is None else np.asarray(lengths)
+        if low.is_dense:
+            return causal_upsample(low.arrays, ratio, length=int(lengths[0]))
+        return [
+            causal_upsample(a, ratio, length=int(n))
+            for a, n in zip(low.arrays, lengths, strict=True)
+        ]
+
     def build_module(self) -> TFiLMUNet:
         """The U-Net, from the hyper-parameters and ``n_channels_``."""
-        return TFiLMUNet(**unet_kwargs(self, in_channels=self.n_channels_))
+        causal = (
+            {"causal": True, "lookahead": int(getattr(self, "lookahead", 0))}
+            if self._causal
+            else {}
+        )
+        return TFiLMUNet(**unet_kwargs(self, in_channels=self.n_channels_), **causal)
 
     def _patch(self, fields) -> int:
         return int(min(self.patch_length, min(t.shape[-1] for t in fields[0])))
@@ -437,7 +484,10 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
 
     # ------------------------------------------------------------------ predict
     def predict_signals(self, low: Signals) -> list[np.ndarray]:
-        """Spline-upsample and run the network in overlapping chunks, batched."""
+        """Interpolate and run the network in chunks, batched: overlapping and
+        cross-faded, or with ``causal=True`` consecutive with state carried."""
+        if self._causal:
+            return self._predict_causal(low)
         chunk = int(self.chunk_length or 4 * self.patch_length)
         dtype = low.series(0).dtype
         with self.inference() as device:
@@ -454,6 +504,66 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
                     low.lengths * self.ratio_, window, forward, window=chunk, overlap=chunk // 8
                 )
             )
+
+    def _predict_causal(self, low: Signals) -> list[np.ndarray]:
+        """The causal network on whole signals, batched by length.
+
+        A signal of at most ``chunk_length`` samples goes through the network in one
+        call; a longer one through :meth:`TFiLMUNet.stream <tsfilm.nn.TFiLMUNet.stream>`
+        on the CPU, which carries every layer's state from piece to piece, so the result
+        is the network on the whole signal (up to float rounding) in memory bounded by
+        the piece.
+        """
+        from threadpoolctl import threadpool_limits
+
+        from tsfilm.streaming import causal_upsample
+
+        chunk = int(self.chunk_length or 4 * self.patch_length)
+        dtype = low.series(0).dtype
+        ratio = self.ratio_
+        outputs: list[np.ndarray] = []
+        with self.inference() as device:
+            module = self.module_
+
+            def forward(batch: list[np.ndarray]) -> np.ndarray:
+                x = self.normalize(np.stack([causal_upsample(a, ratio) for a in batch]))
+                if x.shape[-1] <= chunk:
+                    y = module(torch.from_numpy(x).to(device)).float().cpu().numpy()
+                else:
+                    stream, piece = module.stream(batch_size=x.shape[0]), min(chunk, 4096)
+                    with threadpool_limits(torch.get_num_threads(), user_api="blas"):
+                        pieces = range(0, x.shape[-1], piece)
+                        y = [stream.process(x[..., i : i + piece]) for i in pieces]
+                        y = np.concatenate([*y, stream.flush()], axis=-1)
+                return self.denormalize(y, dtype)
+
+            # Consecutive series of one length share batches.
+            for _, group in itertools.groupby(range(low.n_series), key=lambda i: low.lengths[i]):
+                series = (low.series(i) for i in group)
+                outputs.extend(self.forward_batches(series, forward))
+        return outputs
+
+    def stream(self) -> SuperResolutionStream:
+        """A stream that up-samples one signal chunk by chunk (causal models only).
+
+        Returns
+        -------
+        tsfilm.streaming.SuperResolutionStream
+            ``stream.process(chunk)`` takes the next low-rate samples, of any number,
+            shape (n,) or (n_channels, n), and returns the high-rate samples that are
+            ready; ``stream.flush()`` returns the last ones. Together they equal
+            ``predict`` of the whole signal. See :doc:`/user_guide/streaming`.
+
+        Raises
+        ------
+        ValueError
+            If the model was not fitted with ``causal=True``.
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        """
+        from tsfilm.streaming import SuperResolutionStream
+
+        return SuperResolutionStream(self)
 
     def _spline_span(self, x_low: np.ndarray, start: int, stop: int) -> np.ndarray:
         """The spline-upsampled signal on [start, stop) at the high rate, from a window of
@@ -505,12 +615,27 @@ class TFiLMSuperResolver(UNetSuperResolver):
         The paper's FiLM (gamma and beta) or the authors' code (gamma only).
     tfilm, skip, residual : bool, default=True
         The paper's ablations: TFiLM layers, U-Net skip connections, additive residual.
+    causal : bool, default=False
+        A model for streaming (:doc:`/user_guide/streaming`): the input is interpolated
+        with :func:`tsfilm.streaming.causal_upsample` (three low-rate samples of
+        look-ahead) instead of the cubic spline, and every layer of the network reads
+        only past and present samples (:class:`~tsfilm.nn.TFiLMUNet`'s ``causal``;
+        each TFiLM block is modulated from the blocks before it). ``predict`` runs the
+        network on whole signals (those longer than ``chunk_length`` through the
+        streaming engine, on the CPU), and :meth:`stream` gives the same output chunk
+        by chunk. Needs ``rnn="lstm"`` or ``"gru"``.
+    lookahead : int, default=0
+        With ``causal=True``, high-rate samples the network may read ahead (besides
+        the interpolation's three low-rate samples); adds ``lookahead / sample_rate``
+        seconds of latency to a stream. A few milliseconds recover part of the offline
+        model's gain (:doc:`/user_guide/streaming`).
     dropout : float, default=0.5
         Dropout rate of every block.
     chunk_length : int or None, default=None
         Length of the chunks ``predict`` runs the network on; None uses
         ``4 * patch_length``. Neighbouring chunks overlap by an eighth and are
-        cross-faded.
+        cross-faded; with ``causal=True`` they do not overlap but carry the state of
+        every layer, so the result is that of the whole signal.
     sample_rate : int or None, default=None
         Sample rate (Hz) of the high-rate signals, kept with the model so audio tools
         (``tsfilm upsample``) can check the rate of a file; not used in computation.
@@ -556,6 +681,12 @@ class TFiLMSuperResolver(UNetSuperResolver):
     (4, 256)
     """
 
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **UNetSuperResolver._parameter_constraints,
+        "causal": ["boolean"],
+        "lookahead": [int_at_least(0)],
+    }
+
     def __init__(
         self,
         ratio: int | None = None,
@@ -571,6 +702,8 @@ class TFiLMSuperResolver(UNetSuperResolver):
         tfilm: bool = True,
         skip: bool = True,
         residual: bool = True,
+        causal: bool = False,
+        lookahead: int = 0,
         dropout: float = 0.5,
         chunk_length: int | None = None,
         sample_rate: int | None = None,
@@ -599,6 +732,8 @@ class TFiLMSuperResolver(UNetSuperResolver):
         self.tfilm = tfilm
         self.skip = skip
         self.residual = residual
+        self.causal = causal
+        self.lookahead = lookahead
         self.dropout = dropout
         self.chunk_length = chunk_length
         self.sample_rate = sample_rate

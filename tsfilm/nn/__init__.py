@@ -22,9 +22,10 @@ from tsfilm.nn.classifiers import (
 from tsfilm.nn.dense import DenseDNN
 from tsfilm.nn.subpixel import SubPixel1d, subpixel_shuffle1d, subpixel_unshuffle1d
 from tsfilm.nn.tfilm import TFiLM
-from tsfilm.nn.unet import TFiLMUNet
+from tsfilm.nn.unet import CausalConv1d, TFiLMUNet
 
 __all__ = [
+    "CausalConv1d",
     "DenseDNN",
     "LSTMClassifier",
     "LinearFront",

@@ -114,6 +114,11 @@ class SubPixel1d(nn.Module):
     convolution in front of the shuffle learns either equally well;
     ``"subposition"`` matters only to load weights trained with the authors' code.
 
+    The shuffle is local in time: output steps ``t*r .. t*r + r - 1`` come from
+    input step ``t`` alone, so it keeps a network causal (no output step comes
+    before the input step it is made from) and streams chunk by chunk without
+    state.
+
     Parameters
     ----------
     ratio : int

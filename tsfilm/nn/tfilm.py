@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from tsfilm.nn._checks import check_input, check_int, check_option
+from tsfilm.nn._checks import check_bool, check_input, check_int, check_option
 
 __all__ = ["TFiLM"]
 
@@ -19,6 +19,15 @@ MODULATIONS = ("affine", "scale")
 
 #: Block length used when neither ``block_length`` nor ``n_blocks`` is given.
 DEFAULT_BLOCK_LENGTH = 8
+
+
+def check_causal(causal: bool, rnn: str) -> None:
+    """Refuse ``causal=True`` with a bidirectional RNN, which reads future blocks."""
+    if causal and rnn == "bilstm":
+        raise ValueError(
+            "causal=True needs a unidirectional RNN: rnn='bilstm' reads future blocks; "
+            "use rnn='lstm' or rnn='gru'."
+        )
 
 
 def _check_mask(mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -58,7 +67,11 @@ class TFiLM(nn.Module):
         F'[n, c, t] = gamma[n, c, b(t)] * F[n, c, t] + beta[n, c, b(t)],  b(t) = t // B
 
     With a unidirectional RNN the layer is causal across blocks: the output in
-    block ``b`` depends only on input blocks ``<= b``.
+    block ``b`` depends only on input blocks ``<= b``. With ``causal=True`` it is
+    causal sample by sample: block ``b`` is modulated by the RNN output computed
+    from the blocks before it, so no output depends on a later input step and the
+    layer can run on a stream whose current block is still incomplete
+    (:doc:`/user_guide/streaming`).
 
     Parameters
     ----------
@@ -86,6 +99,16 @@ class TFiLM(nn.Module):
         Hidden size of the RNN per direction. Default: ``C`` for ``"lstm"``/``"gru"``,
         ``ceil(C / 2)`` for ``"bilstm"``, so the RNN output has ``C`` features, as
         ``"scale"`` requires (there ``"bilstm"`` needs an even ``C``).
+    causal : bool, default=False
+        Shift the modulation by one block so that every output step depends only on
+        the input up to that step. The RNN reads a zero vector, then the pools of
+        blocks ``0, 1, ..., n_blocks - 2``; its output after reading the pools of the
+        blocks before block ``b`` (only the zero vector for block 0) gives
+        ``gamma[b]`` and ``beta[b]``. The pool of a block therefore acts from the
+        next block on, and the pool of the last block is never used. Needs a
+        unidirectional ``rnn`` and a fixed ``block_length`` (not ``n_blocks``, which
+        depends on the length of the whole input). Training and prediction use the
+        same rule.
 
     Attributes
     ----------
@@ -96,6 +119,8 @@ class TFiLM(nn.Module):
         (``"affine"`` only).
     rnn_type : str
         The ``rnn`` argument.
+    causal : bool
+        The ``causal`` argument.
 
     Notes
     -----
@@ -123,9 +148,11 @@ class TFiLM(nn.Module):
         rnn: str = "lstm",
         modulation: str = "affine",
         hidden_size: int | None = None,
+        causal: bool = False,
     ) -> None:
         super().__init__()
         channels = check_int(channels, "channels")
+        causal = check_bool(causal, "causal")
         if block_length is not None and n_blocks is not None:
             raise ValueError(
                 f"Give block_length or n_blocks, not both (got block_length={block_length}, "
@@ -139,6 +166,12 @@ class TFiLM(nn.Module):
             )
         rnn = check_option(rnn, "rnn", RNN_TYPES)
         modulation = check_option(modulation, "modulation", MODULATIONS)
+        check_causal(causal, rnn)
+        if causal and n_blocks is not None:
+            raise ValueError(
+                f"causal=True needs a fixed block_length: n_blocks={n_blocks} makes the block "
+                "length depend on the length of the whole input, unknown to a stream."
+            )
 
         bidirectional = rnn == "bilstm"
         default_hidden = math.ceil(channels / 2) if bidirectional else channels
@@ -164,6 +197,7 @@ class TFiLM(nn.Module):
         self.rnn_type = rnn
         self.modulation = modulation
         self.hidden_size = hidden_size
+        self.causal = causal
 
         rnn_class = nn.GRU if rnn == "gru" else nn.LSTM
         self.rnn = rnn_class(
@@ -191,7 +225,7 @@ class TFiLM(nn.Module):
         )
         return (
             f"channels={self.channels}, {size}, rnn={self.rnn_type!r}, "
-            f"modulation={self.modulation!r}"
+            f"modulation={self.modulation!r}" + (", causal=True" if self.causal else "")
         )
 
     def block_length_for(self, length: int) -> int:
@@ -270,6 +304,8 @@ class TFiLM(nn.Module):
             pooled = pooled.masked_fill(~keep.any(dim=-1), 0.0)
 
         rnn_in = pooled.transpose(1, 2)  # (N, n_blocks, C)
+        if self.causal:  # block b reads the pools of blocks < b, after a zero vector
+            rnn_in = torch.cat([rnn_in.new_zeros(n, 1, c), rnn_in[:, :-1]], dim=1)
         if lengths is not None and self.rnn.bidirectional:
             # The backward direction must start at the last real block, not
             # at the padded end, for real steps to match the unpadded sequence.

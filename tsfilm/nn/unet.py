@@ -3,17 +3,49 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from tsfilm.nn._checks import check_bool, check_input, check_int, check_option, check_real
 from tsfilm.nn.subpixel import SubPixel1d
-from tsfilm.nn.tfilm import MODULATIONS, RNN_TYPES, TFiLM
+from tsfilm.nn.tfilm import MODULATIONS, RNN_TYPES, TFiLM, check_causal
+
+if TYPE_CHECKING:
+    from tsfilm.streaming import UNetStream
 
 __all__ = ["TFiLMUNet"]
 
 _ACTIVATIONS = ("leaky_relu", "relu")
+
+
+class CausalConv1d(nn.Conv1d):
+    """A :class:`torch.nn.Conv1d` padded on the left only: output step ``m`` reads input
+    steps ``stride * m - kernel_size + 1`` to ``stride * m``, zeros before the start.
+
+    Its parameters are those of a ``Conv1d`` of the same shape (same state-dict keys).
+
+    Examples
+    --------
+    >>> import torch
+    >>> conv = CausalConv1d(1, 1, kernel_size=3, stride=2)
+    >>> x = torch.randn(1, 1, 10)
+    >>> changed = x.clone()
+    >>> changed[..., 5:] += 1.0  # output step m reads inputs up to 2 m
+    >>> y, y_changed = conv(x), conv(changed)
+    >>> y.shape[-1], torch.equal(y[..., :3], y_changed[..., :3])
+    (5, True)
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1
+    ) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Convolve ``x`` of shape (N, C_in, T) into (N, C_out, ceil(T / stride))."""
+        return super().forward(nn.functional.pad(x, (self.kernel_size[0] - 1, 0)))
 
 
 class _Block(nn.Module):
@@ -56,6 +88,20 @@ class TFiLMUNet(nn.Module):
       weights drawn from N(0, 1e-3**2) and bias zero so that, with the residual,
       training starts at the input signal;
     * residual: ``output = net(x) + x[:, :out_channels]``.
+
+    With ``causal=True`` every layer reads only the past and present: each
+    convolution is padded on the left only (:class:`CausalConv1d`: the stride-2
+    down convolutions make step ``m`` of level ``k`` from input steps up to
+    ``m * 2**k``, and the sub-pixel shuffles place what step ``m`` computes at
+    steps ``2m`` and ``2m + 1`` of the level above, never earlier), and the TFiLM
+    layers modulate each block with the RNN output of the blocks before it
+    (:class:`~tsfilm.nn.TFiLM`'s ``causal``). Output step ``t`` then depends on
+    input steps ``<= t`` only: the network has no look-ahead, and
+    :meth:`stream` runs it on chunks of any length with the same result as on the
+    whole signal. The parameters are those of the non-causal network.
+    ``lookahead=D`` then grants a fixed look-ahead of ``D`` steps: the network's
+    part of output ``t`` is the causal network's output at step ``t + D`` (the
+    input extended by repeating its last step), the residual stays ``x[t]``.
 
     Time is halved ``K + 1`` times, so inputs are padded at the end to a
     multiple of :attr:`length_multiple` ``= 2**(K+1)`` (repeating the last
@@ -106,6 +152,11 @@ class TFiLMUNet(nn.Module):
     activation : {"leaky_relu", "relu"}, default="leaky_relu"
         Activation of the down blocks and bottleneck; ``"leaky_relu"`` uses slope
         0.2 as the authors' code. The up blocks always use ReLU.
+    causal : bool, default=False
+        Make every layer causal, see above. Refuses ``rnn="bilstm"``.
+    lookahead : int, default=0
+        Input steps beyond ``t`` that output ``t`` may read, with ``causal=True`` (see
+        above; a stream holds back that many output steps). Must be 0 otherwise.
 
     Attributes
     ----------
@@ -133,6 +184,14 @@ class TFiLMUNet(nn.Module):
     ...     _ = net.output.weight.zero_()
     >>> torch.equal(net(x), x)
     True
+
+    A causal network gives the same output when the future changes:
+
+    >>> causal = TFiLMUNet(depth=2, width=0.125, block_length=32, causal=True).eval()
+    >>> changed = x.clone()
+    >>> changed[..., 60:] = 0.0
+    >>> torch.equal(causal(x)[..., :60], causal(changed)[..., :60])
+    True
     """
 
     #: Parameter count of ``TFiLMUNet()`` (the paper configuration).
@@ -153,6 +212,8 @@ class TFiLMUNet(nn.Module):
         residual: bool = True,
         dropout: float = 0.5,
         activation: str = "leaky_relu",
+        causal: bool = False,
+        lookahead: int = 0,
     ) -> None:
         super().__init__()
         in_channels = check_int(in_channels, "in_channels")
@@ -170,6 +231,14 @@ class TFiLMUNet(nn.Module):
         tfilm = check_bool(tfilm, "tfilm")
         skip = check_bool(skip, "skip")
         residual = check_bool(residual, "residual")
+        causal = check_bool(causal, "causal")
+        check_causal(causal, rnn)
+        lookahead = check_int(lookahead, "lookahead", minimum=0)
+        if lookahead and not causal:
+            raise ValueError(
+                f"lookahead={lookahead} needs causal=True: the offline network already reads "
+                "the whole signal."
+            )
         if residual and in_channels < out_channels:
             raise ValueError(
                 f"residual=True adds the first out_channels={out_channels} input channels to "
@@ -190,6 +259,8 @@ class TFiLMUNet(nn.Module):
         self.residual = residual
         self.dropout = dropout
         self.activation = activation
+        self.causal = causal
+        self.lookahead = lookahead
 
         self.filters = tuple(
             max(1, round(width * min(2 ** (6 + k), max_filters))) for k in range(1, depth + 2)
@@ -204,7 +275,13 @@ class TFiLMUNet(nn.Module):
                 block_length=max(block_length // 2**level, 1),
                 rnn=rnn,
                 modulation=modulation,
+                causal=causal,
             )
+
+        def conv(c_in: int, c_out: int, kernel: int, stride: int = 1) -> nn.Conv1d:
+            if causal:
+                return CausalConv1d(c_in, c_out, kernel, stride=stride)
+            return nn.Conv1d(c_in, c_out, kernel, stride=stride, padding=kernel // 2)
 
         def down_activation() -> nn.Module:
             return nn.LeakyReLU(0.2) if activation == "leaky_relu" else nn.ReLU()
@@ -214,7 +291,7 @@ class TFiLMUNet(nn.Module):
         for level in range(1, depth + 2):
             f, kernel = self.filters[level - 1], kernels[level - 1]
             block = _Block(
-                nn.Conv1d(channels, f, kernel, stride=2, padding=kernel // 2),
+                conv(channels, f, kernel, stride=2),
                 dropout,
                 down_activation(),
                 shuffle=False,
@@ -231,7 +308,7 @@ class TFiLMUNet(nn.Module):
             f, kernel = self.filters[level - 1], kernels[level - 1]
             self.up.append(
                 _Block(
-                    nn.Conv1d(channels, 2 * f, kernel, padding=kernel // 2),
+                    conv(channels, 2 * f, kernel),
                     dropout,
                     nn.ReLU(),
                     shuffle=True,
@@ -240,7 +317,7 @@ class TFiLMUNet(nn.Module):
             )
             channels = 2 * f if skip else f
 
-        self.output = nn.Conv1d(channels, 2 * out_channels, 9, padding=4)
+        self.output = conv(channels, 2 * out_channels, 9)
         nn.init.normal_(self.output.weight, std=1e-3)
         nn.init.zeros_(self.output.bias)
         self.output_shuffle = SubPixel1d(2)
@@ -255,7 +332,46 @@ class TFiLMUNet(nn.Module):
             f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
             f"depth={self.depth}, filters={self.filters}, tfilm={self.tfilm}, "
             f"skip={self.skip}, residual={self.residual}"
+            + (", causal=True" if self.causal else "")
+            + (f", lookahead={self.lookahead}" if self.lookahead else "")
         )
+
+    def stream(self, batch_size: int = 1) -> UNetStream:
+        """A stream that runs this causal network on consecutive chunks of a signal.
+
+        Parameters
+        ----------
+        batch_size : int, default=1
+            Number ``N`` of signals streamed side by side.
+
+        Returns
+        -------
+        tsfilm.streaming.UNetStream
+            ``stream.process(x)`` takes the next chunk, shape (N, in_channels, L) for
+            any ``L >= 0``, and returns the next output steps as a float32 NumPy array
+            (``L`` of them without ``lookahead``); ``stream.flush()`` returns those
+            held back by ``lookahead`` at the end of the signal. It runs on the CPU
+            with a copy of the weights made now: build it after training.
+
+        Raises
+        ------
+        ValueError
+            If the network is not causal.
+
+        Examples
+        --------
+        >>> import numpy as np, torch
+        >>> net = TFiLMUNet(depth=2, width=0.125, block_length=16, causal=True).eval()
+        >>> x = torch.randn(1, 1, 50)
+        >>> stream = net.stream()
+        >>> y = np.concatenate([stream.process(x[..., :7]), stream.process(x[..., 7:])], -1)
+        >>> with torch.no_grad():
+        ...     bool(np.allclose(y, net(x).numpy(), atol=1e-6))
+        True
+        """
+        from tsfilm.streaming import UNetStream
+
+        return UNetStream(self, batch_size=batch_size)
 
     def _up_path(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Last up block's output (before the skip) and the output convolution's input."""
@@ -285,8 +401,13 @@ class TFiLMUNet(nn.Module):
         -------
         torch.Tensor of shape (N, out_channels, T)
         """
-        _, h = self._up_path(x)
-        y = self.output_shuffle(self.output(h))[:, :, : x.shape[-1]]
+        length, ahead = x.shape[-1], self.lookahead
+        if ahead:
+            check_input(x, self.in_channels, "C_in")
+            _, h = self._up_path(nn.functional.pad(x, (0, ahead), mode="replicate"))
+        else:
+            _, h = self._up_path(x)
+        y = self.output_shuffle(self.output(h))[:, :, ahead : ahead + length]
         if self.residual:
             y = y + x[:, : self.out_channels]
         return y
