@@ -9,6 +9,7 @@ other tasks are in :mod:`tsfilm._cli_tasks`. Errors are reported as one line on 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import math
 import os
@@ -178,6 +179,7 @@ def _train(args: argparse.Namespace) -> None:
     est = TFiLMSuperResolver(
         **{parameter: getattr(args, parameter) for parameter in _TRAIN_FLAGS},
         lowpass=not args.no_lowpass,
+        causal=args.causal,
         verbose=0 if args.quiet else 1,
         **SIZES[args.size],
     )
@@ -216,6 +218,11 @@ def _save(est, output: Path) -> None:
     """Save ``est`` to ``output``, else under a new name in the current or temporary folder."""
     from safetensors import SafetensorError
 
+    from tsfilm.estimators._distributed import is_main_process
+
+    if not is_main_process():  # under torchrun, rank 0 writes the model
+        return
+
     try:
         return est.save(output)
     except (OSError, SafetensorError) as exc:
@@ -243,18 +250,126 @@ def _save(est, output: Path) -> None:
     )
 
 
+#: Output longer than this many seconds shows its progress on stderr.
+_PROGRESS_SECONDS = 30.0
+
+
+def _note(message: str) -> None:
+    """A line for the user on stderr (what ``upsample`` chose for them)."""
+    print(f"tsfilm upsample: {message}", file=sys.stderr, flush=True)
+
+
+def _model_source(args: argparse.Namespace, source: Path) -> tuple[Path, str | None]:
+    """The model file to use and, for a pretrained one, its name.
+
+    An explicit model (the MODEL argument or ``--model``: a pretrained name or a path)
+    wins; otherwise the pretrained model for the input's rate and ``--ratio``.
+    """
+    from tsfilm import pretrained
+
+    if args.model is not None and args.model_option is not None:
+        raise CommandError("give the model once: as MODEL or as --model, not both.", 2)
+    given = args.model_option if args.model is None else str(args.model)
+    if given is not None:
+        if given in pretrained.NAMES and not Path(given).exists():
+            return _pretrained_path(given), given
+        path = Path(given)
+        _check_input(path, "MODEL")
+        return path, None
+    _check_input(source, "INPUT")
+    rate = _audio_rate(source)
+    try:
+        name = pretrained.for_audio(rate, args.ratio)
+    except ValueError as exc:
+        raise CommandError(f"INPUT {source}: {exc} Or give a model with --model.", 2) from exc
+    return _pretrained_path(name), name
+
+
+def _pretrained_path(name: str) -> Path:
+    from tsfilm import pretrained
+
+    try:
+        return pretrained.model_path(name)
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _audio_rate(source: Path) -> int:
+    """The sample rate of an audio file, read from its header."""
+    from tsfilm.io.audio import _soundfile
+
+    soundfile = _soundfile()
+    try:
+        return int(soundfile.info(str(source)).samplerate)
+    except (soundfile.SoundFileError, RuntimeError) as exc:
+        reason = (getattr(exc, "error_string", None) or str(exc)).rstrip(".")
+        message = f"is not an audio file that libsndfile can read ({reason})"
+        raise CommandError(f"INPUT {source} {message}.") from exc
+
+
+def _with_progress(est, n_series: int, n_high: int, seconds: float):
+    """A context that reports on stderr how much of a long output the network has made.
+
+    It wraps ``est.module_`` for the duration of ``predict``, counting the samples of the
+    windows that go through it (as :meth:`forward_windows` cuts them); the output is
+    unchanged. Short outputs and causal models are left alone.
+    """
+    import contextlib
+
+    import torch
+
+    from tsfilm.preprocessing import chunk_spans
+
+    if seconds < _PROGRESS_SECONDS or getattr(est, "causal", False):
+        return contextlib.nullcontext()
+    chunk = int(est.chunk_length or 4 * est.patch_length)
+    total = n_series * sum(b - a for a, b in chunk_spans(n_high, chunk, chunk // 8))
+
+    class Progress(torch.nn.Module):
+        def __init__(self, module: torch.nn.Module) -> None:
+            super().__init__()
+            self.module = module
+            self.done, self.shown = 0, 0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.module(x)
+            self.done += x.shape[0] * x.shape[-1]
+            tenths = min(10, 10 * self.done // max(total, 1))
+            if tenths > self.shown:
+                self.shown = tenths
+                _note(f"{10 * tenths}% of {seconds:.0f} s done")
+            return y
+
+    @contextlib.contextmanager
+    def swapped():
+        module = est.module_
+        est.module_ = Progress(module)
+        try:
+            yield
+        finally:
+            est.module_ = module
+
+    return swapped()
+
+
 def _upsample(args: argparse.Namespace) -> None:
     import tsfilm
     from tsfilm.estimators import SuperResolverMixin
     from tsfilm.io.audio import _soundfile, read_audio, write_audio
 
-    model, source, output = args.model, args.input, args.output
-    _check_input(model, "MODEL")
-    _check_input(source, "INPUT")
+    if args.stream:
+        return _upsample_stream(args)
+    if args.output is None:  # `upsample INPUT OUTPUT`: the two files came as MODEL and INPUT
+        if args.input is None:
+            raise CommandError("give INPUT and OUTPUT audio files, or --stream.", 2)
+        args.model, args.input, args.output = None, args.model, args.input
+    source, output = args.input, args.output
     _check_output(output, "OUTPUT", "out.wav")
-    for other, name in ((model, "MODEL"), (source, "INPUT")):
+    model, name = _model_source(args, source)
+    _check_input(source, "INPUT")
+    for other, label in ((model, "MODEL"), (source, "INPUT")):
         if output.exists() and os.path.samefile(output, other):
-            raise CommandError(f"OUTPUT {output} is the {name} file; give another output name.", 2)
+            raise CommandError(f"OUTPUT {output} is the {label} file; give another output name.", 2)
     soundfile = _soundfile()
     if output.suffix[1:].lower() not in map(str.lower, soundfile.available_formats()):
         raise CommandError(f"OUTPUT {output}: unknown audio extension; use .wav or .flac.", 2)
@@ -266,10 +381,20 @@ def _upsample(args: argparse.Namespace) -> None:
             "upsample needs a super-resolution model, such as one written by tsfilm train.",
             2,
         )
+    if args.ratio is not None and args.ratio != est.ratio_:
+        raise CommandError(
+            f"--ratio {args.ratio} but MODEL {model} up-samples by {est.ratio_}; drop --ratio "
+            "or choose another model.",
+            2,
+        )
     high_rate = getattr(est, "sample_rate", None)  # None: the model does not know its rate
     low_rate = high_rate and high_rate // est.ratio_
+    chosen = args.model is None and args.model_option is None
+    resample = args.resample or chosen
+    if chosen:
+        _note(f"using the pretrained model {name} ({low_rate} Hz -> {high_rate} Hz)")
     try:
-        audio, rate = read_audio(source, rate=low_rate if args.resample else None)
+        audio, rate = read_audio(source, rate=low_rate if resample else None)
     except soundfile.SoundFileError as exc:
         reason = (getattr(exc, "error_string", None) or str(exc)).rstrip(".")
         message = f"is not an audio file that libsndfile can read ({reason})"
@@ -279,19 +404,58 @@ def _upsample(args: argparse.Namespace) -> None:
     if low_rate not in (None, rate):
         message = f"{source} is at {rate} Hz but the model expects {low_rate} Hz; pass --resample."
         raise CommandError(message, 2)
+    if chosen and _audio_rate(source) != rate:
+        _note(f"resampled {source} from {_audio_rate(source)} Hz to {rate} Hz for the model")
     start = time.perf_counter()
-    if est.n_channels_ == 1:  # every channel of the file is one series
-        out = np.asarray(est.predict(audio[:, None, :]))[:, 0, :]
-    elif audio.shape[0] == est.n_channels_:
-        out = est.upsample(audio)
-    else:
-        message = f"has {audio.shape[0]} channels but the model takes {est.n_channels_}"
-        raise CommandError(f"INPUT {source} {message}.")
-    speed = audio.shape[-1] / rate / max(time.perf_counter() - start, 1e-9)
     out_rate = high_rate or rate * est.ratio_
+    n_high = audio.shape[-1] * est.ratio_
+    n_series = audio.shape[0] if est.n_channels_ == 1 else 1
+    with _with_progress(est, n_series, n_high, n_high / out_rate):
+        if est.n_channels_ == 1:  # every channel of the file is one series
+            out = np.asarray(est.predict(audio[:, None, :]))[:, 0, :]
+        elif audio.shape[0] == est.n_channels_:
+            out = est.upsample(audio)
+        else:
+            message = f"has {audio.shape[0]} channels but the model takes {est.n_channels_}"
+            raise CommandError(f"INPUT {source} {message}.")
+    speed = audio.shape[-1] / rate / max(time.perf_counter() - start, 1e-9)
     write_audio(output, out, out_rate)
     seconds = f"{out.shape[-1] / out_rate:.2f} s at {out_rate} Hz"
     print(f"{output}: {out.shape[0]} channel(s), {seconds} ({speed:.1f} s of audio per s)")
+
+
+def _upsample_stream(args: argparse.Namespace) -> None:
+    """``upsample --stream``: PCM from stdin to stdout with a causal model."""
+    import tsfilm
+    from tsfilm.estimators import SuperResolverMixin
+    from tsfilm.streaming import upsample_stream
+
+    if args.input is not None or args.output is not None:
+        message = "--stream reads standard input and writes standard output; drop INPUT/OUTPUT."
+        raise CommandError(message, 2)
+    if args.model is None and args.model_option is None:
+        message = "--stream needs a causal model as MODEL or --model (tsfilm train --causal)."
+        raise CommandError(message, 2)
+    model, _ = _model_source(args, None)
+    est = tsfilm.load(model)
+    if not (isinstance(est, SuperResolverMixin) and getattr(est, "causal", False)):
+        raise CommandError(
+            f"MODEL {model} is not a causal super-resolution model; --stream needs one "
+            "trained with tsfilm train --causal.",
+            2,
+        )
+    try:
+        upsample_stream(
+            est,
+            sys.stdin.buffer,
+            sys.stdout.buffer,
+            input_format=args.input_format,
+            rate=args.input_rate,
+            channels=args.channels,
+            chunk_ms=args.chunk_ms,
+        )
+    except BrokenPipeError:  # the reader (aplay) went away: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -299,6 +463,41 @@ def _demo(args: argparse.Namespace) -> None:
 
     _check_output(args.out, "--out")
     run_demo(args.out, quick=args.quick, seed=args.seed)
+
+
+def _models(args: argparse.Namespace) -> None:
+    if not args.pretrained:
+        print(registry.format_models(args.task))
+        return
+    if args.task not in (None, "super_resolution"):
+        raise CommandError(f"the pretrained models are for super_resolution, not {args.task}.", 2)
+    print(_format_pretrained())
+
+
+def _format_pretrained() -> str:
+    """The table of ``tsfilm models --pretrained``: rates, size and test SNR vs the spline."""
+    from tsfilm.pretrained import list_pretrained
+
+    rows = [("name", "data", "rate (Hz)", "ratio", "size", "SNR dB", "spline SNR dB")]
+    for m in list_pretrained().values():
+        tfilm, spline = m.metrics.get("tfilm", {}), m.metrics.get("spline", {})
+        rows.append(
+            (
+                m.name,
+                m.data,
+                f"{m.rate_in} -> {m.rate_out}",
+                str(m.ratio),
+                f"{m.size / 2**20:.1f} MiB",
+                f"{tfilm['snr']:.2f}" if "snr" in tfilm else "-",
+                f"{spline['snr']:.2f}" if "snr" in spline else "-",
+            )
+        )
+    if len(rows) == 1:
+        return "no pretrained models in this installation."
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -327,15 +526,43 @@ def _parser() -> argparse.ArgumentParser:
         metavar = flag[2:].upper().replace("-", "_")
         train.add_argument(flag, dest=dest, metavar=metavar, type=kind, default=default, help=text)
     train.add_argument("--max-files", type=_number(1), help="per voice or folder")
+    causal_help = "a causal model, for tsfilm upsample --stream"
+    train.add_argument("--causal", action="store_true", help=causal_help)
     train.add_argument("-q", "--quiet", action="store_true")
     memory = "--batch-size, --patch-length or --size"
     train.set_defaults(func=_train, flags=_TRAIN_FLAGS, memory_hint=memory)
 
-    up = command("upsample", help="up-sample an audio file with a model file")
-    up.add_argument("model", type=Path, help="a super-resolution model file")
-    up.add_argument("input", type=Path, help="low-rate audio file")
-    up.add_argument("output", type=Path, help="audio file to write (.wav, .flac, ...)")
+    up = command(
+        "upsample",
+        help="up-sample an audio file (with a pretrained model unless one is given)",
+        description="Up-sample INPUT to OUTPUT. Without a model, the pretrained model for "
+        "the rate of INPUT and --ratio is used (speech-r2: 8 kHz -> 16 kHz, speech-r4: "
+        "4 kHz -> 16 kHz), INPUT is resampled to its input rate if needed, and each channel "
+        "is up-sampled.",
+    )
+    model_help = "model file or pretrained name, as --model (optional)"
+    up.add_argument("model", nargs="?", type=Path, help=model_help)
+    up.add_argument("input", nargs="?", type=Path, help="low-rate audio file (not with --stream)")
+    output_help = "audio file to write (.wav, .flac, ...; not with --stream)"
+    up.add_argument("output", nargs="?", type=Path, help=output_help)
+    option_help = "model file or pretrained name (tsfilm models --pretrained) to use instead"
+    up.add_argument("--model", dest="model_option", metavar="MODEL", help=option_help)
+    ratio_help = "up-sampling ratio, to choose a pretrained model (default: from the rate)"
+    up.add_argument("--ratio", type=_number(2), help=ratio_help)
     up.add_argument("--resample", action="store_true", help="resample input to the model's rate")
+    stream_help = (
+        "read 16-bit PCM from stdin as it arrives, write 16-bit PCM at the model's rate to "
+        "stdout (models trained with tsfilm train --causal)"
+    )
+    up.add_argument("--stream", action="store_true", help=stream_help)
+    format_help = "with --stream: raw S16_LE or a wav stream (default s16le)"
+    up.add_argument("--input-format", choices=("s16le", "wav"), default="s16le", help=format_help)
+    rate_help = "with --stream: rate of raw input in Hz (default: the model's rate / ratio)"
+    up.add_argument("--input-rate", type=_number(1), help=rate_help)
+    channels_help = "with --stream: channels of raw input (default: the model's)"
+    up.add_argument("--channels", type=_number(1), help=channels_help)
+    chunk_help = "with --stream: largest chunk in ms (default 20)"
+    up.add_argument("--chunk-ms", type=_number(0, integer=False), default=20.0, help=chunk_help)
     up.set_defaults(func=_upsample)
 
     from tsfilm import _cli_tasks
@@ -348,9 +575,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=_SEED, default=0)
     demo.set_defaults(func=_demo)
 
-    models = command("models", help="list registered models")
+    models = command("models", help="list registered models, or the pretrained ones")
     models.add_argument("--task", choices=registry.TASKS)
-    models.set_defaults(func=lambda args: print(registry.format_models(args.task)))
+    pretrained_help = "list the pretrained models that ship with tsfilm instead"
+    models.add_argument("--pretrained", action="store_true", help=pretrained_help)
+    models.set_defaults(func=_models)
     return parser
 
 
@@ -418,8 +647,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     "tsfilm train: error: argument --epochs: must be an integer >= 1, got '0'"
     """
     args = _parser().parse_args(argv)
+    from tsfilm.estimators._distributed import is_main_process
+
+    # Under torchrun every process runs the command; only rank 0 reports on stdout.
+    quiet = contextlib.nullcontext() if is_main_process() else contextlib.redirect_stdout(None)
     try:
-        args.func(args)
+        with quiet:
+            args.func(args)
         return 0
     except (Exception, KeyboardInterrupt) as exc:
         if args.debug:

@@ -751,6 +751,39 @@ class TFiLMSuperResolver(UNetSuperResolver):
         self.warm_start = warm_start
 
     @classmethod
+    def from_pretrained(cls, name: str, **params: Any) -> TFiLMSuperResolver:
+        """A fitted model that ships with tsfilm (:doc:`/user_guide/pretrained`).
+
+        Parameters
+        ----------
+        name : str
+            "speech-r2" (8 kHz -> 16 kHz), "speech-r4" (4 kHz -> 16 kHz) or "piano-r4";
+            see :func:`tsfilm.pretrained.list_pretrained`.
+        **params
+            Hyper-parameters to set, e.g. ``warm_start=True`` to fine-tune with ``fit``.
+
+        Returns
+        -------
+        TFiLMSuperResolver
+            The fitted estimator; ``sample_rate`` is its output rate in Hz.
+
+        Examples
+        --------
+        >>> from tsfilm import TFiLMSuperResolver
+        >>> est = TFiLMSuperResolver.from_pretrained("speech-r2")
+        >>> est.ratio_, est.sample_rate
+        (2, 16000)
+        """
+        from tsfilm import pretrained
+
+        est = pretrained.load(name, **params)
+        if not isinstance(est, cls):
+            raise TypeError(
+                f"The pretrained model {name!r} is a {type(est).__name__}, not a {cls.__name__}."
+            )
+        return est
+
+    @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
         """Test settings (``parameter_set="default"``): a tiny U-Net, and a deeper one with GRU
         scale-only TFiLM.
