@@ -6,11 +6,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sktime.classification.base import BaseClassifier
 
 from tsfilm.estimators import BaseSequenceClassifier, TextInputMixin
-from tsfilm.sktime._common import wrapped_randomness
+from tsfilm.sktime._common import WrapsEstimator
 from tsfilm.sktime._mirror import MirroredParams
 
 __all__ = ["LSTMClassifier", "SmallCNNClassifier", "TFiLMClassifier", "TsfilmClassifier"]
@@ -118,7 +117,7 @@ def _to_series(X: np.ndarray | list[pd.DataFrame]) -> np.ndarray | list[np.ndarr
     return [frame.to_numpy(dtype=np.float64).T for frame in X]
 
 
-class TsfilmClassifier(_ClassifierAdapter):
+class TsfilmClassifier(WrapsEstimator, _ClassifierAdapter):
     """Classify sktime time series with any tsfilm sequence classifier.
 
     The generic adapter: ``estimator`` is an unfitted tsfilm classifier of numeric
@@ -164,24 +163,12 @@ class TsfilmClassifier(_ClassifierAdapter):
     (20, 2)
     """
 
-    _tags: ClassVar[dict[str, Any]] = {
-        **_ClassifierAdapter._tags,
-        # The randomness of the wrapped classifier, set per instance in __init__.
-        "capability:random_state": False,
-        "property:randomness": "stochastic",
-    }
+    @staticmethod
+    def default_estimator() -> BaseSequenceClassifier:
+        """The estimator fitted when ``estimator`` is None."""
+        from tsfilm import TFiLMSequenceClassifier
 
-    def __init__(self, estimator: BaseSequenceClassifier | None = None) -> None:
-        self.estimator = estimator
-        super().__init__()
-        self.set_tags(**{"property:randomness": wrapped_randomness(estimator)})
-
-    def _new_estimator(self) -> BaseSequenceClassifier:
-        if self.estimator is None:
-            from tsfilm import TFiLMSequenceClassifier
-
-            return TFiLMSequenceClassifier()
-        return clone(self.estimator)
+        return TFiLMSequenceClassifier()
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
-__all__ = ["to_arrays", "wrapped_randomness"]
+__all__ = ["WrapsEstimator", "to_arrays", "wrapped_randomness"]
 
 
 def to_arrays(X: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -60,3 +61,29 @@ def wrapped_randomness(estimator: Any) -> str:
     if "random_state" not in params:
         return "deterministic"
     return "derandomized"
+
+
+class WrapsEstimator:
+    """Mixin of the generic adapters: the wrapped tsfilm estimator is the one parameter.
+
+    ``estimator=None`` uses :meth:`default_estimator`; the adapter fits a clone. Place it
+    before the adapter base, so that its ``__init__`` and tags come first.
+    """
+
+    _tags: ClassVar[dict[str, Any]] = {
+        # The randomness of the wrapped estimator, set per instance in __init__.
+        "capability:random_state": False,
+        "property:randomness": "stochastic",
+    }
+
+    def __init__(self, estimator: Any = None) -> None:
+        self.estimator = estimator
+        super().__init__()
+        self.set_tags(**{"property:randomness": wrapped_randomness(estimator)})
+
+    @staticmethod
+    def default_estimator() -> Any:  # pragma: no cover - each adapter defines it
+        raise NotImplementedError
+
+    def _new_estimator(self) -> Any:
+        return self.default_estimator() if self.estimator is None else clone(self.estimator)

@@ -6,11 +6,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sktime.transformations.base import BaseTransformer
 
 from tsfilm.estimators import BaseSeriesImputer
-from tsfilm.sktime._common import to_arrays, wrapped_randomness
+from tsfilm.sktime._common import WrapsEstimator, to_arrays
 from tsfilm.sktime._mirror import MirroredParams
 
 __all__ = ["TFiLMSeriesImputer", "TsfilmImputer"]
@@ -115,7 +114,7 @@ class _ImputerAdapter(BaseTransformer):
         return out.astype(float_columns) if float_columns else out
 
 
-class TsfilmImputer(_ImputerAdapter):
+class TsfilmImputer(WrapsEstimator, _ImputerAdapter):
     """Fill missing values of sktime Series, Panel or Hierarchical data with any tsfilm imputer.
 
     The generic adapter: ``estimator`` is an unfitted tsfilm imputer, tsfilm's own
@@ -160,24 +159,12 @@ class TsfilmImputer(_ImputerAdapter):
     (False, True)
     """
 
-    _tags: ClassVar[dict[str, Any]] = {
-        **_ImputerAdapter._tags,
-        # The randomness of the wrapped imputer, set per instance in __init__.
-        "capability:random_state": False,
-        "property:randomness": "stochastic",
-    }
+    @staticmethod
+    def default_estimator() -> BaseSeriesImputer:
+        """The estimator fitted when ``estimator`` is None."""
+        from tsfilm import TFiLMImputer
 
-    def __init__(self, estimator: BaseSeriesImputer | None = None) -> None:
-        self.estimator = estimator
-        super().__init__()
-        self.set_tags(**{"property:randomness": wrapped_randomness(estimator)})
-
-    def _new_estimator(self) -> BaseSeriesImputer:
-        if self.estimator is None:
-            from tsfilm import TFiLMImputer as Model
-
-            return Model()
-        return clone(self.estimator)
+        return TFiLMImputer()
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
