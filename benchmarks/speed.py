@@ -70,11 +70,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-
-# As for users: tsfilm, imported before torch, makes waiting OpenMP threads sleep
-# (OMP_WAIT_POLICY=PASSIVE). The wait-policy comparison runs children without it.
-if os.environ.get("TSFILM_SPEED_OPENMP_DEFAULT") != "1":
-    import tsfilm  # noqa: F401
 import torch
 
 SAMPLE_RATE = 16000
@@ -422,11 +417,9 @@ def wait_policy_steps(args: Namespace, records: Records) -> list[list]:
     size, threads = args.sizes[0], max(args.threads)
     for load in args.loads:
         best = {}
-        for policy in ("OpenMP default", "PASSIVE (tsfilm)"):
+        for policy in ("OpenMP default", "PASSIVE"):
             env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-            if policy == "OpenMP default":
-                env["TSFILM_SPEED_OPENMP_DEFAULT"] = "1"
-            else:
+            if policy != "OpenMP default":
                 env["OMP_WAIT_POLICY"] = "PASSIVE"
             command = [sys.executable, __file__, "--child-step", size, "--child-threads"]
             command += [str(threads), "--patch-length", str(args.patch_length)]
@@ -447,7 +440,7 @@ def wait_policy_steps(args: Namespace, records: Records) -> list[list]:
                     load=load,
                     policy=policy,
                 )
-        default, passive = best["OpenMP default"], best["PASSIVE (tsfilm)"]
+        default, passive = best["OpenMP default"], best["PASSIVE"]
         rows.append(
             [
                 size,
