@@ -193,15 +193,6 @@ class TsfilmClassifier(WrapsEstimator, _ClassifierAdapter):
 class _MirroredClassifier(MirroredParams, _ClassifierAdapter):
     """A classifier adapter with the hyper-parameters of the registered model ``_model``."""
 
-    _tags: ClassVar[dict[str, Any]] = {
-        **_ClassifierAdapter._tags,
-        "capability:random_state": True,
-        "property:randomness": "derandomized",
-    }
-
-    def _new_estimator(self) -> BaseSequenceClassifier:
-        return self._estimator_class(**self.estimator_params())
-
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
         """Test settings: the wrapped model's own two tiny settings.

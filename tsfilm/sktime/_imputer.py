@@ -233,14 +233,6 @@ class TFiLMSeriesImputer(MirroredParams, _ImputerAdapter):
     """
 
     _model = ("imputation", "tfilm")
-    _tags: ClassVar[dict[str, Any]] = {
-        **_ImputerAdapter._tags,
-        "capability:random_state": True,
-        "property:randomness": "derandomized",
-    }
-
-    def _new_estimator(self) -> BaseSeriesImputer:
-        return self._estimator_class(**self.estimator_params())
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:

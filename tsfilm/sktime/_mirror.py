@@ -73,6 +73,14 @@ class MirroredParams:
     _model: ClassVar[tuple[str, str]]
     #: The model's class, looked up in the registry when the adapter class is created.
     _estimator_class: ClassVar[type]
+    #: Its ``random_state`` is the adapter's: sktime's checks set it and get the same fit.
+    _tags: ClassVar[dict[str, Any]] = {
+        "capability:random_state": True,
+        "property:randomness": "derandomized",
+    }
+
+    def _new_estimator(self) -> Any:
+        return self._estimator_class(**self.estimator_params())
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
