@@ -12,9 +12,13 @@ the same conditions (a shared machine changes its load from minute to minute):
    of ``--batch-size`` patches of ``--patch-length`` samples, loss, backward and Adam
    step) with TFiLM layers and without (the Conv baseline): the TFiLM/Conv time ratio
    with each thread count, without and with a competing busy process (a
-   pure-Python busy loop in a subprocess, spinning on one core). The Conv step's achieved
-   GFLOP/s (convolution FLOPs of one forward and backward pass counted by
-   ``torch.utils.flop_counter.FlopCounterMode``) is divided by the fp32 matmul ceiling
+   pure-Python busy loop in a subprocess, spinning on one core). The networks compute
+   their convolutions as ``conv_algorithm="auto"`` does (FFT for the long kernels,
+   :class:`tsfilm.nn.Conv1d`); the same Conv network with every convolution computed
+   directly is timed beside them ("direct/auto" is what the FFT buys). The Conv step's
+   achieved GFLOP/s (the direct convolutions' FLOPs of one forward and backward pass,
+   counted by ``torch.utils.flop_counter.FlopCounterMode``, over the step's time: the
+   work done per second, however it is computed) is divided by the fp32 matmul ceiling
    at the same thread count and load.
 4. **Thread policy**: the TFiLM step of the first size with one thread, all threads
    and ``n_threads="auto"`` (the cores other processes leave idle, as a fit decides at
@@ -264,15 +268,20 @@ def _speech_like(n: int, rate: float) -> np.ndarray:
 
 # ---------------------------------------------------------------------- 3-4. training
 def _unet_step(
-    size: str, tfilm: bool, args: Namespace, bf16: bool = False
+    size: str, tfilm: bool, args: Namespace, bf16: bool = False, algorithm: str = "auto"
 ) -> tuple[torch.nn.Module, Callable[..., None], tuple]:
-    """The module and one training step (loss, backward, Adam) of the estimator's U-Net."""
+    """The module and one training step (loss, backward, Adam) of the estimator's U-Net,
+    its convolutions computed by ``algorithm`` (:class:`tsfilm.nn.Conv1d`)."""
     from tsfilm import TFiLMSuperResolver
     from tsfilm.cli import SIZES
+    from tsfilm.nn import Conv1d
 
     est = TFiLMSuperResolver(**SIZES[size], tfilm=tfilm, patch_length=args.patch_length)
     est.n_channels_ = 1
     module = est.build_module().train()
+    for layer in module.modules():
+        if isinstance(layer, Conv1d):
+            layer.algorithm = algorithm
     optimizer = torch.optim.Adam(module.parameters(), lr=est.learning_rate)
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(args.batch_size, 1, args.patch_length, generator=generator)
@@ -290,7 +299,8 @@ def _unet_step(
 
 
 def conv_flops(module: torch.nn.Module, est, x: torch.Tensor, y: torch.Tensor) -> int:
-    """FLOPs of one forward and backward pass, as FlopCounterMode counts them."""
+    """FLOPs of one forward and backward pass, as FlopCounterMode counts them (of the
+    direct convolutions, given a module whose convolutions are computed directly)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     with FlopCounterMode(display=False) as counter:
@@ -305,9 +315,11 @@ def training_steps(args: Namespace, ceilings: dict, records: Records) -> tuple[l
     for size in args.sizes:
         torch.manual_seed(0)
         tfilm_module, tfilm_step, _ = _unet_step(size, True, args)
-        conv_module, conv_step, (est, x, y) = _unet_step(size, False, args)
-        steps[size] = {"TFiLM": tfilm_step, "Conv": conv_step}
-        flops = conv_flops(conv_module, est, x, y)
+        conv_module, conv_step, _ = _unet_step(size, False, args)
+        direct_module, direct_step, (est, x, y) = _unet_step(size, False, args, algorithm="direct")
+        steps[size] = {"TFiLM": tfilm_step, "Conv": conv_step, "Conv direct": direct_step}
+        # The work of a step: the direct convolutions' FLOPs, whatever computes them.
+        flops = conv_flops(direct_module, est, x, y)
         params[size] = {
             name: sum(p.numel() for p in m.parameters())
             for name, m in (("TFiLM", tfilm_module), ("Conv", conv_module))
@@ -337,6 +349,8 @@ def training_steps(args: Namespace, ceilings: dict, records: Records) -> tuple[l
                     "training", "Conv achieved / fp32 matmul", achieved / ceiling, **setting
                 )
                 records.add("training", "load average", os.getloadavg()[0], **setting)
+                direct_ratio = best["Conv direct"] / best["Conv"]
+                records.add("training", "Conv direct/auto", direct_ratio, **setting)
                 rows.append(
                     [
                         size,
@@ -346,6 +360,8 @@ def training_steps(args: Namespace, ceilings: dict, records: Records) -> tuple[l
                         best["Conv"],
                         ratio,
                         ratio_median,
+                        best["Conv direct"],
+                        direct_ratio,
                         achieved,
                         ceiling,
                         achieved / ceiling,
@@ -863,9 +879,16 @@ def run(args: Namespace, records: Records) -> None:
             counts = [f"{k}: TFiLM {p['TFiLM']:,}, Conv {p['Conv']:,}" for k, p in params.items()]
             print("Parameters: " + "; ".join(counts))
             header = ["size", "threads", "competing load", "TFiLM step (s)", "Conv step (s)"]
-            header += ["TFiLM/Conv", "TFiLM/Conv (medians)", "Conv GFLOP/s"]
-            header += ["fp32 matmul GFLOP/s", "Conv / matmul", "load average"]
+            header += ["TFiLM/Conv", "TFiLM/Conv (medians)", "Conv step, direct (s)"]
+            header += ["direct/auto", "Conv GFLOP/s", "fp32 matmul GFLOP/s", "Conv / matmul"]
+            header += ["load average"]
             table(header, rows)
+            print(
+                "Steps use conv_algorithm='auto' (FFT for the long kernels); 'direct' is the "
+                "same Conv network with every convolution computed directly. Conv GFLOP/s: "
+                "the direct convolutions' FLOPs of a step (FlopCounterMode) over the auto "
+                "step's time."
+            )
 
     if "threads" not in args.skip:
         with section(f"Thread policy (TFiLM {args.sizes[0]} training step)", records):

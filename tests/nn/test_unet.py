@@ -425,7 +425,10 @@ def test_property_lookahead_reads_that_many_steps_ahead(
 ) -> None:
     cut = min(cut, length - 1)
     torch.manual_seed(14)
-    net = _causal_net(depth=2, block_length=8, lookahead=lookahead, residual=residual)
+    # Bit for bit with direct convolutions; the FFT's rounding mixes a whole block.
+    net = _causal_net(
+        depth=2, block_length=8, lookahead=lookahead, residual=residual, conv_algorithm="direct"
+    )
     x = torch.randn(1, 1, length)
     changed = x.clone()
     changed[..., cut:] = torch.randn_like(changed[..., cut:]) * 3
@@ -450,3 +453,33 @@ def test_lookahead_shifts_the_causal_network() -> None:
         TFiLMUNet(lookahead=3)
     with pytest.raises(ValueError, match="lookahead must be an int >= 0"):
         TFiLMUNet(causal=True, lookahead=-1)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_fft_convolutions_match_direct_ones(causal: bool) -> None:
+    # Wide enough and long enough for "auto" to take the FFT in the long-kernel layers.
+    torch.manual_seed(16)
+    config = {"depth": 2, "width": 0.25, "block_length": 64, "dropout": 0.0, "causal": causal}
+    auto = TFiLMUNet(**config).eval()
+    direct = TFiLMUNet(**config, conv_algorithm="direct").eval()
+    direct.load_state_dict(auto.state_dict())
+    x = torch.randn(2, 1, 4096)
+    with torch.no_grad():
+        torch.testing.assert_close(auto(x), direct(x), rtol=1e-5, atol=1e-5)
+    assert "algorithm='direct'" in repr(direct)
+    with pytest.raises(ValueError, match="conv_algorithm must be one of"):
+        TFiLMUNet(conv_algorithm="winograd")
+
+
+def test_fft_convolutions_train_like_direct_ones() -> None:
+    torch.manual_seed(17)
+    config = {"depth": 2, "width": 0.25, "block_length": 64, "dropout": 0.0}
+    nets = [TFiLMUNet(**config), TFiLMUNet(**config, conv_algorithm="direct")]
+    nets[1].load_state_dict(nets[0].state_dict())
+    x, y = torch.randn(2, 1, 2048), torch.randn(2, 1, 2048)
+    grads = []
+    for net in nets:
+        ((net(x) - y) ** 2).mean().backward()
+        grads.append([p.grad for p in net.parameters()])
+    for fft_grad, direct_grad in zip(*grads, strict=True):
+        torch.testing.assert_close(fft_grad, direct_grad, rtol=1e-4, atol=1e-6)

@@ -19,6 +19,7 @@ from tsfilm.nn.classifiers import (
     SmallCNN,
     TokenEmbedding,
 )
+from tsfilm.nn.conv import Conv1d, fft_conv1d
 from tsfilm.nn.dense import DenseDNN
 from tsfilm.nn.subpixel import SubPixel1d, subpixel_shuffle1d, subpixel_unshuffle1d
 from tsfilm.nn.tfilm import TFiLM
@@ -26,6 +27,7 @@ from tsfilm.nn.unet import CausalConv1d, TFiLMUNet
 
 __all__ = [
     "CausalConv1d",
+    "Conv1d",
     "DenseDNN",
     "LSTMClassifier",
     "LinearFront",
@@ -35,6 +37,7 @@ __all__ = [
     "TFiLM",
     "TFiLMUNet",
     "TokenEmbedding",
+    "fft_conv1d",
     "subpixel_shuffle1d",
     "subpixel_unshuffle1d",
 ]

@@ -294,7 +294,7 @@ class TFiLM(nn.Module):
 
         lengths = None
         if mask is None:
-            pooled = blocks.amax(dim=-1)
+            pooled = blocks.max(dim=-1).values  # (backward scatters by index: cheaper than amax)
         else:
             lengths = _check_mask(mask, x)
             keep = nn.functional.pad(mask, (0, pad), value=False).reshape(n, 1, n_blk, block)
