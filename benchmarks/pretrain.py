@@ -108,6 +108,8 @@ class Spec:
     name: str
     data: str  # "speech" or "piano"
     ratio: int
+    causal: bool = False  # for streaming; compared with the offline model of its ratio
+    lookahead: int = 0  # output samples the causal network may wait for
 
     @property
     def rate_in(self) -> int:
@@ -116,6 +118,8 @@ class Spec:
 
 SPECS = {s.name: s for s in (Spec("speech-r4", "speech", 4), Spec("speech-r2", "speech", 2))}
 SPECS["piano-r4"] = Spec("piano-r4", "piano", 4)
+#: 8 kHz telephony to 16 kHz, live: 2 ms of look-ahead (32 output samples).
+SPECS["speech-r2-causal"] = Spec("speech-r2-causal", "speech", 2, causal=True, lookahead=32)
 
 
 @dataclass
@@ -201,6 +205,8 @@ def build(name: str, spec: Spec, args: argparse.Namespace):
     network = dict(QUICK_NETWORK if args.quick else NETWORK)
     if name == "conv":  # the same U-Net without TFiLM layers, so no block length
         del network["block_length"]
+    elif spec.causal:
+        network.update(causal=True, lookahead=spec.lookahead)
     return make_model(
         name,
         task="super_resolution",
@@ -283,9 +289,25 @@ def train_tfilm(spec: Spec, data: Data, args: argparse.Namespace, run: Run):
     return tsfilm.load(run.best)
 
 
+def offline_reference(spec: Spec, data: Data, args: argparse.Namespace) -> dict | None:
+    """Test metrics of the offline model of a causal spec's ratio (from ``--out``, else the
+    installed package), or None when there is none."""
+    name = f"{spec.data}-r{spec.ratio}"
+    path = args.out / f"{name}.tsfilm"
+    if not path.is_file():
+        from tsfilm import pretrained
+
+        if name not in pretrained.NAMES:
+            return None
+        path = pretrained.model_path(name)
+    est = tsfilm.load(path)
+    est.set_params(n_threads=1)
+    return {"name": name, **evaluate(est.predict, spec.ratio, data.test)}
+
+
 def train_conv(spec: Spec, data: Data, args: argparse.Namespace) -> dict[str, Any] | None:
     """Train the Conv baseline for ``--conv-minutes``; its test metrics and seconds."""
-    if args.conv_minutes <= 0:
+    if args.conv_minutes <= 0 or spec.causal:  # a causal spec is compared with the offline one
         return None
     try:
         est = build("conv", spec, args)
@@ -329,15 +351,21 @@ def write_card(
     ]
     training = meta["training"]
     kind = "speech" if spec.data == "speech" else "piano music"
+    live = ", causal, for streaming" if spec.causal else ""
+    interpolation = (
+        "a causal interpolation (`tsfilm.streaming.causal_upsample`)"
+        if spec.causal
+        else "the cubic-spline interpolation"
+    )
     text = f"""---
 {front}
 ---
-# {spec.name}: {kind} super-resolution, {spec.rate_in} Hz to {RATE} Hz (r = {spec.ratio})
+# {spec.name}: {kind} super-resolution{live}, {spec.rate_in} Hz to {RATE} Hz (r = {spec.ratio})
 
 A `TFiLMSuperResolver` (TFiLM U-Net, {training["parameters"]:,} float32 weights) that
 up-samples {kind} from {spec.rate_in} Hz to {RATE} Hz. Its input is the low-rate signal
 low-pass filtered and decimated as `tsfilm.preprocessing.degrade(x, {spec.ratio})` makes it
-(as in the paper); the network adds the missing band to the cubic-spline interpolation.
+(as in the paper); the network adds the missing band to {interpolation}.
 
 ## Data
 
@@ -414,8 +442,26 @@ def pretrain(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
                 "time available), so it is compared with the TFiLM checkpoint saved after the "
                 "same time; the shipped model trained longer."
             )
-    else:
+    elif not spec.causal:
         conv_note = "The Conv baseline was not trained (--conv-minutes 0) to save time."
+    if spec.causal:
+        offline = offline_reference(spec, data, args)
+        conv_note = (
+            f"A causal network with a look-ahead of {spec.lookahead} output samples "
+            f"({1000 * spec.lookahead / RATE:g} ms): `est.stream()` and `tsfilm upsample "
+            "--stream` run it chunk by chunk."
+        )
+        if offline is not None:
+            _say(f"{spec.name}: test offline {offline}")
+            rows.append({"model": f"{offline['name']} (offline)", **offline, "note": "shipped"})
+            metrics["offline"] = {"snr": offline["snr"], "lsd": offline["lsd"]}
+            gain = offline["snr"] - spline_test["snr"]
+            kept = (tfilm_test["snr"] - spline_test["snr"]) / gain if gain > 0 else float("nan")
+            metrics["offline"]["gain_kept"] = kept
+            conv_note += (
+                f" It keeps {100 * kept:.0f} % of the offline model's SNR gain over the spline "
+                f"({tfilm_test['snr'] - spline_test['snr']:+.2f} dB against {gain:+.2f} dB)."
+            )
     # Shipped: the best checkpoint, with engine settings for prediction and fine-tuning.
     est.set_params(**SHIPPED_ENGINE)
     model_path = out / f"{spec.name}.tsfilm"
@@ -428,6 +474,8 @@ def pretrain(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
         "rate_in": spec.rate_in,
         "rate_out": RATE,
         "ratio": spec.ratio,
+        "causal": spec.causal,
+        "lookahead": spec.lookahead,
         "metrics": metrics,
         "training": {
             "seconds": round(state["trained_seconds"], 1),
@@ -453,7 +501,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", choices=sorted(SPECS), action="append", help="(repeatable)")
-    which.add_argument("--all", action="store_true", help="speech-r4, speech-r2, piano-r4")
+    which.add_argument("--all", action="store_true", help="every model, the causal one last")
     table_help = "print the reStructuredText table of the cards in --out (for the docs)"
     which.add_argument("--table", action="store_true", help=table_help)
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per model")

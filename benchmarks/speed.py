@@ -550,7 +550,9 @@ def inference_child(model: Path, seconds: float, threads: str) -> dict:
     n_low = round(seconds * SAMPLE_RATE / RATIO)
     x = _speech_like(n_low, SAMPLE_RATE / RATIO)[None]
     chunk = int(est.chunk_length or 4 * est.patch_length) // RATIO
-    est.predict(x[:, : min(n_low, 2 * chunk + 7)])  # warm-up: full and partial chunks
+    # Warm-up: a full batch of chunks and a partial one, so that the allocator holds its
+    # steady state before the peak counter is reset (what a long file adds is then visible).
+    est.predict(x[:, : min(n_low, (est.batch_size + 1) * chunk + 7)])
     _release_free_memory()
     before = _rss_bytes()
     reset = _reset_peak()
