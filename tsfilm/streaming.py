@@ -15,12 +15,12 @@ equal ``est.predict`` of the whole signal, whatever the chunk sizes.
 from __future__ import annotations
 
 import functools
+import itertools
 import struct
 from typing import Any, BinaryIO
 
 import numpy as np
 import torch
-from numpy.lib.stride_tricks import as_strided
 from scipy.special import expit
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -220,13 +220,20 @@ class _ConvStream:
             return np.empty((n, self.out_channels, 0), np.float32)
         count = (length - kernel) // stride + 1
         self.history = window[..., count * stride :]
+        window = np.ascontiguousarray(window)
         s_n, s_c, s_t = window.strides
         step = max(_MAX_COLUMNS_SIZE // (n * c * kernel), 1)
         outputs = []
         for first in range(0, count, step):
             m = min(step, count - first)
-            columns = as_strided(
-                window[..., first * stride :], (n, c, kernel, m), (s_n, s_c, s_t, s_t * stride)
+            # The sliding windows as a view (np.ndarray is cheaper than as_strided for the
+            # many small calls of a stream), copied once into the im2col matrix.
+            columns = np.ndarray(
+                (n, c * kernel, m) if kernel == 1 else (n, c, kernel, m),
+                np.float32,
+                window,
+                first * stride * s_t,
+                (s_n, s_c, s_t * stride) if kernel == 1 else (s_n, s_c, s_t, s_t * stride),
             )
             out = self.weight @ columns.reshape(n, c * kernel, m)
             out += self.bias
@@ -272,7 +279,8 @@ class _TFiLMStream:
         """Feed block pools (N, C, S) to the RNN; (N, P, S) modulation parameters, gamma
         then (for affine modulation) beta on the P axis."""
         h, c, hidden = self.h, self.c, self.hidden
-        inputs = pools.transpose(0, 2, 1) @ self.input_weight + self.input_bias  # (N, S, G)
+        inputs = pools.transpose(0, 2, 1) @ self.input_weight  # (N, S, G)
+        inputs += self.input_bias
         outputs = []
         for s in range(inputs.shape[1]):
             gates = inputs[:, s]
@@ -291,16 +299,18 @@ class _TFiLMStream:
                 h = n + rz[:, hidden:] * (h - n)
             outputs.append(h)
         self.h, self.c = h, c
-        out = np.stack(outputs, axis=1)  # (N, S, H)
+        out = outputs[0][:, None] if len(outputs) == 1 else np.stack(outputs, axis=1)  # (N, S, H)
         if self.projection is not None:
             weight, bias = self.projection
             out = out @ weight + bias  # (N, S, 2C)
         return out.transpose(0, 2, 1)
 
-    def _modulate(self, x: np.ndarray, parameters: np.ndarray) -> np.ndarray:
-        """``gamma * x + beta`` with (N, C or 2C, L) per-step ``parameters``."""
+    def _modulate(
+        self, x: np.ndarray, parameters: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``gamma * x + beta`` with (N, C or 2C, 1) ``parameters``, into ``out``."""
         channels = self.channels
-        out = x * parameters[:, :channels]
+        out = np.multiply(x, parameters[:, :channels], out=out)
         if self.projection is not None:
             out += parameters[:, channels:]
         return out
@@ -315,17 +325,19 @@ class _TFiLMStream:
             self.position = position + length
             return self._modulate(x, self.parameters[..., None])
         # Segments: the end of the current block, then whole blocks, then the start of
-        # the next block (empty when the chunk ends on a block boundary).
-        starts = np.arange(block - position, length, block)
-        bounds = np.concatenate(([0], starts))
-        pools = np.maximum.reduceat(x, bounds, axis=-1)  # (N, C, segments)
+        # the next block (none when the chunk ends on a block boundary).
+        edges = [0, *range(block - position, length, block), length]
+        pools = np.maximum.reduceat(x, edges[:-1], axis=-1)  # (N, C, segments)
         pools[..., 0] = np.maximum(pools[..., 0], self.peak)
         tail = (position + length) % block  # steps of the last segment's unfinished block
-        done = bounds.size - (tail > 0)
+        done = len(edges) - 1 - (tail > 0)
         new = self._step(pools[..., :done])  # parameters of the blocks after those done
-        per_block = np.concatenate((self.parameters[..., None], new[..., : bounds.size - 1]), -1)
-        sizes = np.diff(bounds, append=length)
-        out = self._modulate(x, np.repeat(per_block, sizes, axis=-1))
+        # Segment 0 ends the current block; segment s >= 1 is modulated by new[..., s - 1].
+        out = np.empty_like(x)
+        parameters = self.parameters[..., None]
+        for s, (start, stop) in enumerate(itertools.pairwise(edges)):
+            part = parameters if s == 0 else new[..., s - 1 : s]
+            self._modulate(x[..., start:stop], part, out[..., start:stop])
         self.parameters = new[..., -1]
         self.peak = pools[..., -1] if tail else np.full_like(self.peak, -np.inf)
         self.position = tail
