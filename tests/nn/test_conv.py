@@ -117,3 +117,15 @@ def test_dropout_is_reproducible_and_the_identity_when_off() -> None:
     assert torch.equal(Dropout(0.0)(x), x)
     with torch.no_grad():
         assert np.isin(Dropout(0.5)(torch.ones(50)).numpy(), [0.0, 2.0]).all()
+
+
+def test_the_real_fft_gradient_is_torchs() -> None:
+    from tsfilm.nn.conv import _RFFT
+
+    torch.manual_seed(2)
+    x = torch.randn(3, 2, 64, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_RFFT.apply, (x,))
+    grad = torch.randn(3, 2, 33, dtype=torch.complex128)
+    (expected,) = torch.autograd.grad(torch.fft.rfft(x), x, grad)
+    (got,) = torch.autograd.grad(_RFFT.apply(x), x, grad)
+    torch.testing.assert_close(got, expected)
