@@ -85,7 +85,10 @@ def test_stream_refuses_an_offline_model(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["upsample", "--stream"], "needs a causal model"),
+        (
+            ["upsample", "--stream", "--ratio", "3"],
+            "No pretrained causal speech model with ratio 3",
+        ),
         (["upsample", "m.tsfilm", "in.wav", "out.wav", "--stream"], "drop INPUT/OUTPUT"),
         (["upsample", "in.wav"], "give INPUT and OUTPUT"),
     ],
@@ -94,3 +97,20 @@ def test_stream_usage_errors(monkeypatch, capsys, argv, message):
     status, _ = _run(monkeypatch, argv, b"")
     assert status == 2
     assert message in capsys.readouterr().err
+
+
+def test_stream_without_a_model_uses_the_pretrained_causal_one(monkeypatch, capsys):
+    from tsfilm import pretrained
+
+    t = np.arange(1600) / 8000
+    pcm = np.round(0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
+    status, out = _run(monkeypatch, ["upsample", "--stream", "--input-rate", "8000"], pcm.tobytes())
+    assert status == 0
+    assert "pretrained causal model speech-r2-causal" in capsys.readouterr().err
+    streamed = np.frombuffer(out, dtype="<i2").astype(np.float32) / 32768
+    assert streamed.size == 2 * pcm.size
+    est = pretrained.load("speech-r2-causal")
+    stream = est.stream()
+    x = pcm.astype(np.float32) / 32768
+    expected = np.concatenate([stream.process(x), stream.flush()], axis=-1).ravel()
+    assert np.abs(streamed - expected).max() <= 2 / 32768

@@ -25,6 +25,7 @@ EXPECTED = {  # name: (data, rate in, rate out, ratio)
     "speech-r2": ("speech", 8000, 16000, 2),
     "speech-r4": ("speech", 4000, 16000, 4),
     "piano-r4": ("piano", 4000, 16000, 4),
+    "speech-r2-causal": ("speech", 8000, 16000, 2),
 }
 
 
@@ -132,7 +133,7 @@ def test_a_copy_of_the_folder_works_and_missing_files_are_left_out(tmp_path, mon
     shutil.copytree(pretrained.PRETRAINED_DIR, copy, ignore=shutil.ignore_patterns("*.py*"))
     (copy / "piano-r4.tsfilm").unlink()
     monkeypatch.setattr(pretrained, "PRETRAINED_DIR", copy)
-    assert list(pretrained.list_pretrained()) == ["speech-r2", "speech-r4"]
+    assert list(pretrained.list_pretrained()) == ["speech-r2", "speech-r4", "speech-r2-causal"]
     assert pretrained.load("speech-r2").ratio_ == 2
     with pytest.raises(FileNotFoundError, match=r"piano-r4\.tsfilm is missing"):
         pretrained.load("piano-r4")
@@ -157,6 +158,20 @@ def test_a_copy_of_the_folder_works_and_missing_files_are_left_out(tmp_path, mon
 )
 def test_for_audio_picks_the_model(rate, ratio, data, name):
     assert pretrained.for_audio(rate, ratio, data=data) == name
+
+
+def test_for_audio_picks_the_causal_model_for_streaming():
+    assert pretrained.for_audio(8000, causal=True) == "speech-r2-causal"
+    assert pretrained.for_audio(11025, 2, causal=True) == "speech-r2-causal"
+    info = pretrained.list_pretrained()["speech-r2-causal"]
+    assert info.causal and info.lookahead == 32
+    assert not pretrained.list_pretrained()["speech-r2"].causal
+    est = pretrained.load("speech-r2-causal")
+    assert est.causal and est.lookahead == 32
+    with pytest.raises(ValueError, match="No pretrained causal speech model with ratio 4"):
+        pretrained.for_audio(4000, 4, causal=True)
+    with pytest.raises(ValueError, match="No pretrained causal piano model"):
+        pretrained.for_audio(4000, data="piano", causal=True)
 
 
 @pytest.mark.parametrize(

@@ -434,9 +434,17 @@ def _upsample_stream(args: argparse.Namespace) -> None:
         message = "--stream reads standard input and writes standard output; drop INPUT/OUTPUT."
         raise CommandError(message, 2)
     if args.model is None and args.model_option is None:
-        message = "--stream needs a causal model as MODEL or --model (tsfilm train --causal)."
-        raise CommandError(message, 2)
-    model, _ = _model_source(args, None)
+        from tsfilm import pretrained
+
+        # The pretrained causal model for the input's rate (8 kHz when not given).
+        try:
+            name = pretrained.for_audio(args.input_rate or 8000, args.ratio, causal=True)
+        except ValueError as exc:
+            raise CommandError(f"{exc} Or give a causal model with --model.", 2) from exc
+        model = _pretrained_path(name)
+        _note(f"using the pretrained causal model {name}")
+    else:
+        model, _ = _model_source(args, None)
     est = tsfilm.load(model)
     if not (isinstance(est, SuperResolverMixin) and getattr(est, "causal", False)):
         raise CommandError(

@@ -13,6 +13,10 @@ name           rate             ratio  data
 ``speech-r4``  4 kHz -> 16 kHz  4      speech (telephony prompts, three voices)
 ``piano-r4``   4 kHz -> 16 kHz  4      piano music (rendered music21 scores)
 =============  ===============  =====  ==========================================
+
+``speech-r2-causal`` (8 kHz -> 16 kHz, speech) is a causal network for live audio
+(:doc:`/user_guide/streaming`): ``est.stream()`` and ``tsfilm upsample --stream`` run it
+chunk by chunk with 2 ms of look-ahead; :func:`for_audio` picks it with ``causal=True``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ __all__ = ["PretrainedModel", "card", "for_audio", "list_pretrained", "load", "m
 #: Folder of the shipped model files and cards.
 PRETRAINED_DIR = Path(__file__).resolve().parent
 #: Names of the shipped models.
-NAMES = ("speech-r2", "speech-r4", "piano-r4")
+NAMES = ("speech-r2", "speech-r4", "piano-r4", "speech-r2-causal")
 #: What a model is for: ``for_audio`` picks among the models of one kind of data.
 DATA_KINDS = ("speech", "piano")
 
@@ -54,9 +58,14 @@ class PretrainedModel:
         Size of the model file in bytes.
     metrics : mapping
         Test metrics per model (``"tfilm"``, ``"spline"``, and ``"conv"`` when the
-        baseline was trained): mappings with ``"snr"`` (dB) and ``"lsd"``.
+        baseline was trained, ``"offline"`` for a causal model): mappings with ``"snr"``
+        (dB) and ``"lsd"``.
     path : pathlib.Path
         The model file.
+    causal : bool
+        Whether the network is causal (for streaming).
+    lookahead : int
+        Output samples a causal network waits for (0 for the offline ones).
     """
 
     name: str
@@ -68,6 +77,8 @@ class PretrainedModel:
     size: int
     metrics: Mapping[str, Mapping[str, float]] = field(repr=False)
     path: Path = field(repr=False)
+    causal: bool = False
+    lookahead: int = 0
 
 
 def _check_name(name: Any) -> str:
@@ -166,6 +177,8 @@ def _info(name: str) -> PretrainedModel:
         size=path.stat().st_size,
         metrics=MappingProxyType(metrics),
         path=path,
+        causal=bool(meta.get("causal", False)),
+        lookahead=int(meta.get("lookahead", 0)),
     )
 
 
@@ -245,7 +258,9 @@ def load(name: str, **params: Any):
     return est
 
 
-def for_audio(rate: int, ratio: int | None = None, *, data: str = "speech") -> str:
+def for_audio(
+    rate: int, ratio: int | None = None, *, data: str = "speech", causal: bool = False
+) -> str:
     """The pretrained model to use for audio at ``rate`` Hz.
 
     The models output 16 kHz. A model whose input rate is ``rate`` is chosen when one
@@ -262,6 +277,8 @@ def for_audio(rate: int, ratio: int | None = None, *, data: str = "speech") -> s
         4 kHz audio).
     data : {"speech", "piano"}, default="speech"
         What the audio holds.
+    causal : bool, default=False
+        Choose among the causal models (for streaming) instead of the offline ones.
 
     Returns
     -------
@@ -272,8 +289,8 @@ def for_audio(rate: int, ratio: int | None = None, *, data: str = "speech") -> s
     ------
     ValueError
         If no pretrained model fits: an unknown ``data``, a ``ratio`` that no model of
-        that data has, or audio at or above the 16 kHz the models produce. The message
-        lists the models.
+        that data (and causality) has, or audio at or above the 16 kHz the models
+        produce. The message lists the models.
 
     Examples
     --------
@@ -282,6 +299,8 @@ def for_audio(rate: int, ratio: int | None = None, *, data: str = "speech") -> s
     ('speech-r2', 'speech-r4', 'piano-r4')
     >>> for_audio(11025), for_audio(6000), for_audio(8000, ratio=4)
     ('speech-r2', 'speech-r4', 'speech-r4')
+    >>> for_audio(8000, causal=True)
+    'speech-r2-causal'
     """
     from numbers import Integral
 
@@ -299,10 +318,13 @@ def for_audio(rate: int, ratio: int | None = None, *, data: str = "speech") -> s
     if data not in DATA_KINDS:
         raise ValueError(f"data must be one of {list(DATA_KINDS)}; got {data!r}.")
     candidates = [
-        m for m in models.values() if m.data == data and (ratio is None or m.ratio == ratio)
+        m
+        for m in models.values()
+        if m.data == data and (ratio is None or m.ratio == ratio) and m.causal == bool(causal)
     ]
     if not candidates:
-        wanted = f"{data} model" + ("" if ratio is None else f" with ratio {ratio}")
+        wanted = ("causal " if causal else "") + f"{data} model"
+        wanted += "" if ratio is None else f" with ratio {ratio}"
         raise ValueError(f"No pretrained {wanted}; the pretrained models are: {listing}.")
     exact = [m for m in candidates if m.rate_in == rate]
     if exact:
