@@ -82,6 +82,7 @@ from pretrain import (  # noqa: E402
     SPEECH_TRAIN,
     VALIDATION_EVERY,
 )
+from pretrain import evaluate as evaluate_predictions  # noqa: E402
 from super_resolution import DNN_SIZES  # noqa: E402
 
 from tsfilm.cli import SIZES  # noqa: E402
@@ -372,18 +373,12 @@ def train(
 
 
 def evaluate(est: Any, ratio: int, signals: list[np.ndarray], lowpass: bool) -> dict[str, float]:
-    """Mean SNR (dB) and LSD over ``signals`` degraded with or without the low-pass filter."""
-    from tsfilm.metrics import lsd, snr
-    from tsfilm.preprocessing import degrade, min_length_for_lowpass
+    """Mean SNR (dB) and LSD over the ``signals`` long enough to degrade, degraded with or
+    without the low-pass filter (:func:`pretrain.evaluate`)."""
+    from tsfilm.preprocessing import min_length_for_lowpass
 
     signals = [s for s in signals if s.shape[-1] >= min_length_for_lowpass(ratio)]
-    predictions = est.predict([degrade(s, ratio, lowpass=lowpass) for s in signals])
-    snrs, lsds = [], []
-    for s, p in zip(signals, predictions, strict=True):
-        p = np.asarray(p)[: s.shape[-1]]  # degrade's ceil adds up to ratio - 1 samples
-        snrs.append(snr(s, p))
-        lsds.append(lsd(s, p))
-    return {"snr": float(np.mean(snrs)), "lsd": float(np.mean(lsds))}
+    return evaluate_predictions(est.predict, ratio, signals, lowpass=lowpass)
 
 
 def result(

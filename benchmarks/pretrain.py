@@ -184,9 +184,12 @@ def load_data(spec: Spec, quick: bool) -> Data:
     return Data(*keep, description=description)
 
 
-def evaluate(predict, ratio: int, signals: list[np.ndarray]) -> dict[str, float]:
-    """Mean SNR (dB) and LSD of ``predict`` (low-rate list -> high-rate list) over signals."""
-    lows = [degrade(s, ratio) for s in signals]
+def evaluate(
+    predict, ratio: int, signals: list[np.ndarray], lowpass: bool = True
+) -> dict[str, float]:
+    """Mean SNR (dB) and LSD of ``predict`` (low-rate list -> high-rate list) over signals
+    degraded with (or without) the low-pass filter."""
+    lows = [degrade(s, ratio, lowpass=lowpass) for s in signals]
     predictions = predict(lows)
     snrs, lsds = [], []
     for s, p in zip(signals, predictions, strict=True):

@@ -229,11 +229,11 @@ class _ConvStream:
             # The sliding windows as a view (np.ndarray is cheaper than as_strided for the
             # many small calls of a stream), copied once into the im2col matrix.
             columns = np.ndarray(
-                (n, c * kernel, m) if kernel == 1 else (n, c, kernel, m),
+                (n, c, kernel, m),
                 np.float32,
                 window,
                 first * stride * s_t,
-                (s_n, s_c, s_t * stride) if kernel == 1 else (s_n, s_c, s_t, s_t * stride),
+                (s_n, s_c, s_t, s_t * stride),
             )
             out = self.weight @ columns.reshape(n, c * kernel, m)
             out += self.bias

@@ -129,3 +129,13 @@ def test_the_real_fft_gradient_is_torchs() -> None:
     (expected,) = torch.autograd.grad(torch.fft.rfft(x), x, grad)
     (got,) = torch.autograd.grad(_RFFT.apply(x), x, grad)
     torch.testing.assert_close(got, expected)
+
+
+def test_conv1d_takes_unbatched_input_like_torch() -> None:
+    torch.manual_seed(3)
+    conv = Conv1d(8, 8, 33, padding=16, algorithm="fft")
+    x = torch.randn(8, 3000)
+    torch.testing.assert_close(conv(x), conv(x[None])[0])
+    torch.testing.assert_close(
+        conv(x), F.conv1d(x[None], conv.weight, conv.bias, padding=16)[0], rtol=1e-4, atol=1e-4
+    )

@@ -277,6 +277,8 @@ class Conv1d(nn.Conv1d):
         stride, padding = self.stride[0], self.padding[0]
         if self.algorithm == "direct":
             return super()._conv_forward(input, weight, bias)
+        if input.dim() == 2:  # unbatched (C_in, L), as torch.nn.Conv1d accepts
+            return self._conv_forward(input[None], weight, bias)[0]
         if self.algorithm == "auto":
             out_length = (input.shape[-1] + 2 * padding - self.kernel_size[0]) // stride + 1
             grad = torch.is_grad_enabled() and (input.requires_grad or weight.requires_grad)
@@ -287,7 +289,7 @@ class Conv1d(nn.Conv1d):
                 stride,
                 out_length,
                 grad,
-                batch=input.shape[0] if input.dim() == 3 else 1,
+                batch=input.shape[0],
             ):
                 return super()._conv_forward(input, weight, bias)
         return fft_conv1d(input, weight, bias, stride=stride, padding=padding)

@@ -46,6 +46,9 @@ class Dropout(nn.Dropout):
     ----------
     p : float, default=0.5
         Probability of zeroing an element, in [0, 1).
+    inplace : bool, default=False
+        Accepted for compatibility with ``torch.nn.Dropout`` and ignored: the output is a
+        new tensor.
 
     Examples
     --------
