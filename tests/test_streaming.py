@@ -275,6 +275,63 @@ def test_stream_refuses_bad_chunks(causal_est) -> None:
         stream.process(np.array(["a"]))
 
 
+class _FakeBlas:
+    """A BLAS library controller as threadpoolctl's, that records what it is set to."""
+
+    def __init__(self, threads: int) -> None:
+        self.num_threads, self.calls = threads, []
+
+    def set_num_threads(self, n: int) -> None:
+        self.calls.append(n)
+        self.num_threads = n
+
+
+def test_stream_runs_its_products_on_one_blas_thread_and_restores_the_setting(
+    causal_est, monkeypatch
+) -> None:
+    from tsfilm import streaming
+
+    blas = _FakeBlas(4)
+    monkeypatch.setattr(streaming, "_blas_libraries", lambda: (blas,))
+    seen = []
+    forward = streaming.UNetStream._forward
+
+    def spy(self, *args, **kwargs):
+        seen.append(blas.num_threads)
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(streaming.UNetStream, "_forward", spy)
+    low = _signals(1, 256)[0, ::2]
+    default = _stream_all(causal_est.stream(), low, [10, 30])
+    assert seen == [1, 1, 1, 1] and blas.num_threads == 4  # three chunks and the flush
+    assert blas.calls == [1, 4] * 4
+    seen.clear()
+    kept = _stream_all(causal_est.stream(n_threads=None), low, [10, 30])
+    assert seen == [4] * 4 and blas.calls == [1, 4] * 4  # None leaves the setting alone
+    two = _stream_all(causal_est.stream(n_threads=2), low, [10, 30])
+    assert seen[4:] == [2] * 4 and blas.num_threads == 4
+    np.testing.assert_allclose(default, kept, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(default, two, rtol=1e-5, atol=1e-6)
+
+
+def test_stream_restores_the_blas_threads_of_the_process(causal_est) -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> list[int]:
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    with threadpool_limits(2, user_api="blas"):
+        before = blas_threads()
+        _stream_all(causal_est.stream(), _signals(1, 128)[0, ::2], [7])
+        assert blas_threads() == before
+
+
+@pytest.mark.parametrize(("n_threads", "error"), [(0, ValueError), (1.5, TypeError)])
+def test_stream_refuses_a_bad_thread_count(causal_est, n_threads, error) -> None:
+    with pytest.raises(error, match="n_threads"):
+        causal_est.stream(n_threads=n_threads)
+
+
 def test_stream_needs_a_fitted_causal_model() -> None:
     from sklearn.exceptions import NotFittedError
 

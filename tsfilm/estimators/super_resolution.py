@@ -543,8 +543,15 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
                 outputs.extend(self.forward_batches(series, forward))
         return outputs
 
-    def stream(self) -> SuperResolutionStream:
+    def stream(self, n_threads: int | None = 1) -> SuperResolutionStream:
         """A stream that up-samples one signal chunk by chunk (causal models only).
+
+        Parameters
+        ----------
+        n_threads : int or None, default=1
+            BLAS threads for the stream's matrix products while a chunk runs (one is
+            fastest on chunks of a few milliseconds and does not collapse when other
+            work shares the cores); None leaves NumPy's setting alone.
 
         Returns
         -------
@@ -563,7 +570,7 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
         """
         from tsfilm.streaming import SuperResolutionStream
 
-        return SuperResolutionStream(self)
+        return SuperResolutionStream(self, n_threads=n_threads)
 
     def _spline_span(self, x_low: np.ndarray, start: int, stop: int) -> np.ndarray:
         """The spline-upsampled signal on [start, stop) at the high rate, from a window of

@@ -355,13 +355,16 @@ class TFiLMUNet(nn.Module):
             + (f", lookahead={self.lookahead}" if self.lookahead else "")
         )
 
-    def stream(self, batch_size: int = 1) -> UNetStream:
+    def stream(self, batch_size: int = 1, n_threads: int | None = 1) -> UNetStream:
         """A stream that runs this causal network on consecutive chunks of a signal.
 
         Parameters
         ----------
         batch_size : int, default=1
             Number ``N`` of signals streamed side by side.
+        n_threads : int or None, default=1
+            BLAS threads for the stream's matrix products while a chunk runs; None
+            leaves NumPy's setting alone.
 
         Returns
         -------
@@ -390,7 +393,7 @@ class TFiLMUNet(nn.Module):
         """
         from tsfilm.streaming import UNetStream
 
-        return UNetStream(self, batch_size=batch_size)
+        return UNetStream(self, batch_size=batch_size, n_threads=n_threads)
 
     def _up_path(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Last up block's output (before the skip) and the output convolution's input."""
