@@ -111,6 +111,60 @@ def test_spectrograms_axes_must_match_signals():
         plot_spectrograms({"a": _tone(100), "b": _tone(100)}, RATE, axes=axes, n_fft=64)
 
 
+def test_spectrograms_mark_the_cutoff_and_show_the_band_above_it_on_its_own_scale():
+    # A loud low tone and a band 50 dB weaker above the cutoff, as a network adds it.
+    signals = {"low-rate": _tone(500), "tfilm": _tone(500) + 0.003 * _tone(3000)}
+    fig = plot_spectrograms(signals, RATE, n_fft=256, cutoff=1000, band=True, title="r = 4")
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 4 and len(fig.axes) == 4 + 2  # two rows, two colour bars
+    assert [ax.get_title() for ax in panels] == ["low-rate", "tfilm", *["above 1 kHz"] * 2]
+    for ax in panels:  # the dashed line at the cutoff, in kHz
+        (line,) = ax.lines
+        assert line.get_linestyle() == "--"
+        np.testing.assert_allclose(line.get_ydata(), [1.0, 1.0])
+    full = {ax.images[0].get_clim() for ax in panels[:2]}
+    band = {ax.images[0].get_clim() for ax in panels[2:]}
+    assert len(full) == 1 and len(band) == 1
+    (full_low, full_high), (band_low, band_high) = full.pop(), band.pop()
+    assert full_high - full_low == pytest.approx(80.0)
+    assert band_high - band_low == pytest.approx(80.0)
+    # The band's scale starts at the band's own loudest bin, about 50 dB below the tone.
+    assert 40 < full_high - band_high < 60
+    for ax in panels[2:]:
+        assert ax.get_ylim() == pytest.approx((1.0, RATE / 2 / 1000))
+    assert panels[0].get_ylim() == pytest.approx((0.0, RATE / 2 / 1000))
+
+
+def test_spectrograms_band_takes_two_axes_per_signal():
+    fig, axes = plt.subplots(2, 2)
+    out = plot_spectrograms(
+        {"a": _tone(200), "b": _tone(400)},
+        RATE,
+        axes=axes.ravel(),
+        n_fft=128,
+        cutoff=500,
+        band=True,
+    )
+    assert out is fig and all(len(ax.images) == 1 for ax in axes.ravel())
+    with pytest.raises(ValueError, match="two each"):
+        plot_spectrograms(
+            {"a": _tone(200)}, RATE, axes=axes[0][:1], n_fft=128, cutoff=500, band=True
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"band": True}, "band=True needs cutoff"),
+        ({"cutoff": RATE / 2}, "not below the Nyquist frequency"),
+        ({"cutoff": -1.0}, "'cutoff' parameter"),
+    ],
+)
+def test_spectrograms_bad_cutoff(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        plot_spectrograms({"a": _tone(200)}, RATE, n_fft=128, **kwargs)
+
+
 # ------------------------------------------------------------------------- imputation
 def _panel(rng, n_series=4, n_steps=30):
     X = rng.normal(size=(n_series, n_steps)).cumsum(axis=1)
@@ -207,10 +261,61 @@ def test_learning_curves_accept_fitted_estimators():
     assert fig.axes[0].lines[0].get_label() == "mine"
 
 
+def _tick_texts(fig, axis: str) -> list[str]:
+    fig.canvas.draw()
+    return [
+        t.get_text()
+        for ax in fig.axes
+        for t in getattr(ax, f"get_{axis}ticklabels")()
+        if t.get_text()
+    ]
+
+
+def test_learning_curves_have_plain_ticks_even_for_tiny_changes():
+    # Losses that differ in the sixth digit: matplotlib would write "+1.8e-1" offsets.
+    history = [
+        {"epoch": e, "train_loss": 0.183 + 1e-6 * e, "valid_loss": None, "seconds": 2.0}
+        for e in range(1, 6)
+    ]
+    fig = plot_learning_curves({"tfilm": history, "one epoch": history[:1]})
+    (ax,) = fig.axes
+    texts = _tick_texts(fig, "y") + _tick_texts(fig, "x")
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    assert texts and not any("e" in t or "\u00d7" in t or "10^" in t for t in texts)
+    # The y range is widened to 10 % of the values, not zoomed into the noise.
+    low, high = ax.get_ylim()
+    assert high - low == pytest.approx(0.1 * 0.183003, rel=1e-3)
+    # Integer epochs, a legend with every model, axis labels.
+    assert all(float(t.replace("\u2212", "-")).is_integer() for t in _tick_texts(fig, "x"))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["tfilm", "one epoch"]
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "train_loss"
+
+
+def test_learning_curves_in_training_seconds():
+    history = _history(4)
+    fig = plot_learning_curves({"a": history}, x="seconds", metrics=["train_loss"])
+    (ax,) = fig.axes
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [0.1, 0.2, 0.3, 0.4])
+    assert ax.get_xlabel() == "training time (s)"
+    with pytest.raises(ValueError, match="without 'seconds'"):
+        plot_learning_curves({"a": [{"epoch": 1, "train_loss": 1.0}]}, x="seconds")
+
+
+def test_learning_curves_log_scale_has_plain_labels():
+    history = [{"epoch": e, "train_loss": 10.0**-e, "seconds": 1.0} for e in range(1, 5)]
+    fig = plot_learning_curves({"a": history}, log=True)
+    (ax,) = fig.axes
+    assert ax.get_yscale() == "log"
+    texts = _tick_texts(fig, "y")
+    assert texts and all("$" not in t and "e" not in t for t in texts)
+
+
 @pytest.mark.parametrize(
     ("histories", "kwargs", "error", "message"),
     [
         ({}, {}, ValueError, "histories is empty"),
+        ({"a": _history(2)}, {"x": "steps"}, ValueError, "'x' parameter"),
         ({"a": []}, {}, ValueError, "history of 'a' is empty"),
         ({"a": _history(2)}, {"metrics": ["valid_f1"]}, ValueError, "no history has a value"),
         ({"a": _history(2)}, {"metrics": []}, ValueError, "metrics is empty"),

@@ -62,6 +62,8 @@ def _as_signal(name: str, signal: object) -> np.ndarray:
         "rate": [int_at_least(1)],
         "n_fft": [int_at_least(8)],
         "dynamic_range": [StrictInterval(numbers.Real, 0, None, closed="neither")],
+        "cutoff": [StrictInterval(numbers.Real, 0, None, closed="neither"), None],
+        "band": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -72,13 +74,19 @@ def plot_spectrograms(
     axes: Sequence[Axes] | None = None,
     n_fft: int = 2048,
     dynamic_range: float = 80.0,
+    cutoff: float | None = None,
+    band: bool = False,
     title: str | None = None,
 ) -> Figure:
     """Plot log-magnitude spectrograms of several signals side by side.
 
     All panels share one colour scale, from the loudest bin of any signal down by
     ``dynamic_range`` dB, so a missing high band shows as the same dark colour in every
-    panel (compare a low-rate input, its reconstructions and the original).
+    panel (compare a low-rate input, its reconstructions and the original). With
+    ``cutoff`` a dashed line marks a frequency, such as the Nyquist frequency of the
+    low-rate input; with ``band`` a second row shows only the frequencies above it, on a
+    colour scale of their own, so that what a model adds there is visible even when it is
+    much weaker than the low band.
 
     Parameters
     ----------
@@ -88,19 +96,30 @@ def plot_spectrograms(
     rate : int
         Sample rate of every signal in Hz; the frequency axis runs to ``rate / 2``.
     axes : sequence of matplotlib Axes, optional
-        One axes per signal to draw into; by default a new figure with one row of axes.
+        Axes to draw into: one per signal, or with ``band=True`` two per signal (the
+        full spectrograms first, then the band panels, in the order of ``signals``). By
+        default a new figure with one row of axes (two rows with ``band=True``).
     n_fft : int, default=2048
         Window length of the short-time Fourier transform (Hann window, hop
         ``n_fft // 4``). Every signal needs at least ``n_fft`` samples.
     dynamic_range : float, default=80.0
-        Decibels between the top and the bottom of the colour scale.
+        Decibels between the top and the bottom of each colour scale.
+    cutoff : float, optional
+        Frequency in Hz, below ``rate / 2``, marked by a dashed horizontal line on every
+        panel, e.g. ``rate / ratio / 2`` for the highest frequency of a low-rate input.
+    band : bool, default=False
+        Add a row of panels titled "above <cutoff> kHz", one under each signal's, showing
+        only the frequencies from ``cutoff`` to ``rate / 2``, whose colour scale runs
+        from the loudest bin of any signal in that band down by ``dynamic_range`` dB.
+        Needs ``cutoff``.
     title : str, optional
         Title of the whole figure.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One image per signal (time in s, frequency in kHz) and a colour bar in dB.
+        One image per signal (time in s, frequency in kHz) and a colour bar in dB; with
+        ``band=True`` a second image per signal and a second colour bar.
 
     Examples
     --------
@@ -112,6 +131,9 @@ def plot_spectrograms(
     >>> fig = plot_spectrograms({"tone": tone, "noisy": tone + 0.1 * np.cos(9 * t)}, 16000)
     >>> [ax.get_title() for ax in fig.axes[:2]]
     ['tone', 'noisy']
+    >>> fig = plot_spectrograms({"tone": tone}, 16000, cutoff=2000, band=True)
+    >>> [ax.get_title() for ax in fig.axes if ax.images]
+    ['tone', 'above 2 kHz']
     >>> save_figure(fig, "spectrograms.png")  # doctest: +SKIP
     """
     from scipy.signal import spectrogram
@@ -128,8 +150,19 @@ def plot_spectrograms(
                 f"signal {name!r} has {array.size} samples, fewer than n_fft={n_fft}; "
                 "pass a smaller n_fft or a longer signal."
             )
-    if axes is not None and len(axes) != len(arrays):
-        raise ValueError(f"axes has {len(axes)} entries for {len(arrays)} signals; pass one each.")
+    if cutoff is not None and not cutoff < rate / 2:
+        raise ValueError(
+            f"cutoff={cutoff} Hz is not below the Nyquist frequency {rate / 2:g} Hz of "
+            f"rate={rate}; pass a frequency inside the spectrogram."
+        )
+    if band and cutoff is None:
+        raise ValueError("band=True needs cutoff: the frequency in Hz where the band starts.")
+    n_rows = 2 if band else 1
+    if axes is not None and len(axes) != n_rows * len(arrays):
+        raise ValueError(
+            f"axes has {len(axes)} entries for {len(arrays)} signals; pass "
+            + ("two each (band=True)." if band else "one each.")
+        )
 
     decibels = {}
     for name, array in arrays.items():
@@ -145,30 +178,53 @@ def plot_spectrograms(
         decibels[name] = (times, 20 * np.log10(np.maximum(power, 1e-12)))
     top = max(float(db.max()) for _, db in decibels.values())
 
+    plt = _pyplot()
     if axes is None:
         n = len(arrays)
-        fig, grid = _pyplot().subplots(
-            1, n, figsize=(3.2 * n + 1.0, 3.4), sharey=True, squeeze=False, layout="constrained"
+        fig, grid = plt.subplots(
+            n_rows,
+            n,
+            figsize=(3.2 * n + 1.0, 3.4 * n_rows),
+            sharex=True,
+            sharey="row",
+            squeeze=False,
+            layout="constrained",
         )
-        axes = list(grid[0])
+        axes = [ax for row in grid for ax in row]
+    axes = list(axes)
     fig = axes[0].figure
-    image = None
     half_hop = (n_fft // 4) / rate / 2  # pixels are centred on their frame
-    for ax, (name, (times, db)) in zip(axes, decibels.items(), strict=True):
-        extent = (times[0] - half_hop, times[-1] + half_hop, 0.0, freqs[-1] / 1000.0)
-        image = ax.imshow(
-            db,
-            origin="lower",
-            aspect="auto",
-            cmap="magma",
-            vmin=top - dynamic_range,
-            vmax=top,
-            extent=extent,
-        )
-        ax.set_title(name)
-        ax.set_xlabel("time (s)")
-    axes[0].set_ylabel("frequency (kHz)")
-    fig.colorbar(image, ax=list(axes), label="magnitude (dB)")
+
+    def draw(row_axes: list[Axes], low: float, vmax: float, band_title: str | None) -> Any:
+        image = None
+        for ax, (name, (times, db)) in zip(row_axes, decibels.items(), strict=True):
+            extent = (times[0] - half_hop, times[-1] + half_hop, 0.0, freqs[-1] / 1000.0)
+            image = ax.imshow(
+                db,
+                origin="lower",
+                aspect="auto",
+                cmap="magma",
+                vmin=vmax - dynamic_range,
+                vmax=vmax,
+                extent=extent,
+                interpolation="nearest",
+            )
+            ax.set_ylim(low / 1000.0, freqs[-1] / 1000.0)
+            if cutoff is not None:
+                ax.axhline(cutoff / 1000.0, color="cyan", lw=1.0, ls="--")
+            ax.set_title(name if band_title is None else band_title)
+            ax.set_xlabel("time (s)")
+        row_axes[0].set_ylabel("frequency (kHz)")
+        return image
+
+    n = len(arrays)
+    image = draw(axes[:n], 0.0, top, None)
+    fig.colorbar(image, ax=axes[:n], label="magnitude (dB)")
+    if band and cutoff is not None:
+        rows = freqs >= cutoff
+        band_top = max(float(db[rows].max(initial=-np.inf)) for _, db in decibels.values())
+        image = draw(axes[n:], cutoff, band_top, f"above {cutoff / 1000:g} kHz")
+        fig.colorbar(image, ax=axes[n:], label=f"magnitude above {cutoff / 1000:g} kHz (dB)")
     if title is not None:
         fig.suptitle(title)
     return fig
@@ -339,13 +395,61 @@ def _histories(histories: object) -> dict[str, list[Mapping[str, Any]]]:
     return result
 
 
+def _readable_axis(ax: Axes, values: Sequence[float], log: bool, epochs: bool) -> None:
+    """Tick labels as plain numbers (no offset, no power of ten) and a y range that is
+    never narrower than 10 % of its values, so that a flat or single-point curve does not
+    zoom into rounding noise."""
+    from matplotlib.ticker import (
+        FuncFormatter,
+        LogLocator,
+        MaxNLocator,
+        NullFormatter,
+        ScalarFormatter,
+    )
+
+    plain = FuncFormatter(
+        lambda v, _: np.format_float_positional(float(f"{v:.4g}"), trim="-") if v > 0 else ""
+    )
+    low, high = min(values), max(values)
+    if log:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        if high < 2 * low:
+            middle = (low * high) ** 0.5
+            ax.set_ylim(middle / 1.5, middle * 1.5)
+    else:
+        formatter = ScalarFormatter(useOffset=False)
+        formatter.set_scientific(False)
+        ax.yaxis.set_major_formatter(formatter)
+        span = max(abs(low), abs(high), 1e-12) * 0.1
+        if high - low < span:
+            middle = (low + high) / 2
+            ax.set_ylim(middle - span / 2, middle + span / 2)
+    formatter = ScalarFormatter(useOffset=False)
+    formatter.set_scientific(False)
+    ax.xaxis.set_major_formatter(formatter)
+    if epochs:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+@validate_params(
+    {"x": [StrOptions({"epoch", "seconds"})], "log": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
 def plot_learning_curves(
     histories: Mapping[str, Sequence[Mapping[str, Any]] | Any] | Sequence[Any] | Any,
     *,
     metrics: Sequence[str] | None = None,
+    x: str = "epoch",
+    log: bool = False,
     title: str | None = None,
 ) -> Figure:
-    """Plot training curves per epoch, one panel per metric and one line per model.
+    """Plot training curves, one panel per metric and one line per model.
+
+    Every entry of every history is a point, so the curves show the whole training,
+    and tick labels are plain numbers (no offset such as ``+1e-5`` and no power of ten).
 
     Parameters
     ----------
@@ -359,13 +463,20 @@ def plot_learning_curves(
         and any other ``train_*`` or ``valid_*`` key (such as ``valid_accuracy``) that
         has a value. Entries whose value is None (``valid_loss`` without a validation
         split) are left out; a default metric with no value at all gets no panel.
+    x : {"epoch", "seconds"}, default="epoch"
+        The x axis: the epoch number, or the training time in seconds at the end of each
+        epoch (the running sum of the entries' ``seconds``), which suits models trained
+        for a time budget.
+    log : bool, default=False
+        Logarithmic y axis (for losses that fall by orders of magnitude).
     title : str, optional
         Title of the whole figure.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One axes per metric shown, each with one line per model that has values for it.
+        One axes per metric shown, each with one line per model that has values for it
+        and a legend.
 
     Examples
     --------
@@ -378,11 +489,18 @@ def plot_learning_curves(
     >>> fig = plot_learning_curves({"tfilm": history, "cnn": history})
     >>> [ax.get_title() for ax in fig.axes], len(fig.axes[0].lines)
     (['train_loss', 'valid_loss'], 2)
+    >>> fig = plot_learning_curves({"tfilm": history}, x="seconds")
+    >>> fig.axes[0].lines[0].get_xdata().tolist(), fig.axes[0].get_xlabel()
+    ([0.1, 0.2], 'training time (s)')
     """
     named = _histories(histories)
     for name, h in named.items():
         if not h:
             raise ValueError(f"the history of {name!r} is empty; fit the model first.")
+        if x == "seconds" and any(e.get("seconds") is None for e in h):
+            raise ValueError(
+                f"the history of {name!r} has entries without 'seconds'; use x='epoch'."
+            )
 
     def has_values(metric: str) -> bool:
         return any(e.get(metric) is not None for h in named.values() for e in h)
@@ -407,29 +525,36 @@ def plot_learning_curves(
                     f"no history has a value for {metric!r}; keys present: {sorted(found)}."
                 )
 
+    def positions(h: Sequence[Mapping[str, Any]]) -> list[float]:
+        if x == "seconds":
+            return np.cumsum([float(e["seconds"]) for e in h]).tolist()
+        return [e.get("epoch", k + 1) for k, e in enumerate(h)]
+
     plt = _pyplot()
     fig, grid = plt.subplots(
-        1, len(shown), figsize=(4.2 * len(shown), 3.2), squeeze=False, layout="constrained"
+        1, len(shown), figsize=(4.6 * len(shown), 3.4), squeeze=False, layout="constrained"
     )
     colours = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
     for ax, metric in zip(grid[0], shown, strict=True):
-        lines, names = [], []
+        lines, names, values = [], [], []
         for i, (name, h) in enumerate(named.items()):
             points = [
-                (e.get("epoch", k + 1), float(e[metric]))
-                for k, e in enumerate(h)
+                (at, float(e[metric]))
+                for at, e in zip(positions(h), h, strict=True)
                 if e.get(metric) is not None
             ]
             if points:
-                epochs, values = zip(*points, strict=True)
+                xs, ys = zip(*points, strict=True)
+                values.extend(ys)
                 # One colour per model in every panel.
-                (line,) = ax.plot(
-                    epochs, values, "o-", ms=3, color=colours[i % len(colours)], label=name
-                )
+                (line,) = ax.plot(xs, ys, "o-", ms=3, color=colours[i % len(colours)], label=name)
                 lines.append(line)
                 names.append(name)
         ax.set_title(metric)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("epoch" if x == "epoch" else "training time (s)")
+        ax.set_ylabel(metric)
+        ax.grid(True, alpha=0.3)
+        _readable_axis(ax, values, log=log and min(values) > 0, epochs=x == "epoch")
         # Explicit handles: legend() alone would drop names that start with "_".
         ax.legend(lines, names, fontsize="small")
     if title is not None:
