@@ -539,8 +539,10 @@ def run_sr(ctx: Context) -> None:
     for data in ("speech", "piano"):
         for ratio in ctx.args.ratios:
             setting = f"{data} r={ratio}"
-            for name in MODELS:
-                for seed in ctx.seeds:
+            # Seeds outside, models inside: a change in the machine's load during the run
+            # falls on every model alike, not on whichever trained last.
+            for seed in ctx.seeds:
+                for name in MODELS:
                     rows.append(
                         result(ctx, "sr", setting, LABELS[name], name, data, data, ratio, seed)
                     )
