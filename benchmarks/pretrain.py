@@ -47,6 +47,7 @@ from tsfilm.cli import SIZES
 from tsfilm.metrics import lsd, snr
 from tsfilm.preprocessing import degrade, min_length_for_lowpass, spline_upsample
 from tsfilm.registry import make_model
+from tsfilm.streaming import INTERPOLATION_TAPS
 
 RATE = 16000
 SPEECH_TRAIN = ("en_US_f_Allison", "fr_CA_f_June", "ru_RU_f_IvrvoiceRU")
@@ -110,6 +111,7 @@ class Spec:
     ratio: int
     causal: bool = False  # for streaming; compared with the offline model of its ratio
     lookahead: int = 0  # output samples the causal network may wait for
+    causal_input: str = "sinc"  # the causal interpolation (tsfilm.streaming.causal_upsample)
 
     @property
     def rate_in(self) -> int:
@@ -209,7 +211,7 @@ def build(name: str, spec: Spec, args: argparse.Namespace):
     if name == "conv":  # the same U-Net without TFiLM layers, so no block length
         del network["block_length"]
     elif spec.causal:
-        network.update(causal=True, lookahead=spec.lookahead)
+        network.update(causal=True, lookahead=spec.lookahead, causal_input=spec.causal_input)
     return make_model(
         name,
         task="super_resolution",
@@ -356,7 +358,7 @@ def write_card(
     kind = "speech" if spec.data == "speech" else "piano music"
     live = ", causal, for streaming" if spec.causal else ""
     interpolation = (
-        "a causal interpolation (`tsfilm.streaming.causal_upsample`)"
+        f'a causal interpolation (`tsfilm.streaming.causal_upsample`, kind "{spec.causal_input}")'
         if spec.causal
         else "the cubic-spline interpolation"
     )
@@ -449,10 +451,12 @@ def pretrain(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
         conv_note = "The Conv baseline was not trained (--conv-minutes 0) to save time."
     if spec.causal:
         offline = offline_reference(spec, data, args)
+        ahead = INTERPOLATION_TAPS[spec.causal_input][1]
         conv_note = (
             f"A causal network with a look-ahead of {spec.lookahead} output samples "
-            f"({1000 * spec.lookahead / RATE:g} ms): `est.stream()` and `tsfilm upsample "
-            "--stream` run it chunk by chunk."
+            f"({1000 * spec.lookahead / RATE:g} ms), on top of the {ahead} low-rate samples "
+            f"({1000 * ahead / spec.rate_in:g} ms) its input interpolation reads ahead: "
+            "`est.stream()` and `tsfilm upsample --stream` run it chunk by chunk."
         )
         if offline is not None:
             _say(f"{spec.name}: test offline {offline}")

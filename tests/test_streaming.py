@@ -24,6 +24,7 @@ from tsfilm.estimators import unet_kwargs
 from tsfilm.nn import TFiLMUNet
 from tsfilm.preprocessing import spline_upsample
 from tsfilm.streaming import (
+    INTERPOLATION_TAPS,
     LOOKAHEAD,
     SuperResolutionStream,
     _Interpolator,
@@ -59,7 +60,7 @@ def causal_est() -> TFiLMSuperResolver:
 @pytest.fixture(scope="module")
 def stereo_est() -> TFiLMSuperResolver:
     X = _signals(8).reshape(4, 2, -1)
-    params = {**TINY, "rnn": "gru", "modulation": "scale"}
+    params = {**TINY, "rnn": "gru", "modulation": "scale", "causal_input": "lagrange"}
     return _make_lively(TFiLMSuperResolver(ratio=3, causal=True, **params).fit(X))
 
 
@@ -133,6 +134,31 @@ def test_causal_upsample_is_close_to_the_spline_on_smooth_signals() -> None:
     assert causal_error < 2 * spline_error + 1e-3
 
 
+@pytest.mark.parametrize("ratio", [2, 3, 4])
+def test_sinc_interpolation_keeps_samples_and_constants_and_looks_eight_ahead(ratio) -> None:
+    low = np.random.default_rng(ratio).normal(size=(2, 50))
+    high = causal_upsample(low, ratio, kind="sinc")
+    assert np.array_equal(high[:, ::ratio], low)
+    assert np.allclose(causal_upsample(np.full(30, 0.7), ratio, kind="sinc"), 0.7, atol=1e-12)
+    changed = low.copy()
+    changed[:, 30] += 1.0
+    moved = np.flatnonzero(np.any(causal_upsample(changed, ratio, kind="sinc") != high, 0))
+    past, ahead = INTERPOLATION_TAPS["sinc"]
+    assert moved.min() == (30 - ahead) * ratio + 1  # 8 low-rate samples of look-ahead
+    assert moved.max() == (30 + past) * ratio + ratio - 1
+
+
+def test_sinc_interpolation_beats_lagrange_near_the_low_rate_nyquist() -> None:
+    n = np.arange(200)
+    for f in (0.2, 0.3, 0.35):  # tones at these fractions of the low rate
+        low, high = np.cos(2 * np.pi * f * n + 0.3), np.cos(np.pi * f * np.arange(400) + 0.3)
+        errors = {
+            kind: np.abs(causal_upsample(low, 2, kind=kind) - high)[40:360].max()
+            for kind in INTERPOLATION_TAPS
+        }
+        assert errors["sinc"] < 0.01 < errors["lagrange"]
+
+
 @pytest.mark.parametrize(
     ("args", "error"),
     [
@@ -151,29 +177,33 @@ def test_causal_upsample_refuses_bad_input(args: tuple, error: type) -> None:
     n_low=st.integers(1, 60),
     ratio=st.integers(1, 4),
     sizes=st.lists(st.integers(0, 9), min_size=1, max_size=20),
+    kind=st.sampled_from(sorted(INTERPOLATION_TAPS)),
 )
 def test_property_streamed_interpolation_is_bitwise_the_offline_one(
-    n_low: int, ratio: int, sizes: list[int]
+    n_low: int, ratio: int, sizes: list[int], kind: str
 ) -> None:
     low = np.random.default_rng(n_low).normal(size=(2, n_low))
-    interpolator, parts, start = _Interpolator(ratio, 2), [], 0
+    interpolator, parts, start = _Interpolator(ratio, 2, kind), [], 0
     for size in [*sizes, n_low]:
         parts.append(interpolator.process(low[:, start : start + size]))
         start = min(start + size, n_low)
     parts.append(interpolator.flush())
-    assert np.array_equal(np.concatenate(parts, axis=-1), causal_upsample(low, ratio))
+    expected = causal_upsample(low, ratio, kind=kind)
+    assert np.array_equal(np.concatenate(parts, axis=-1), expected)
 
 
 # ---------------------------------------------------------------------- the estimator
 def test_causal_predict_is_the_network_on_the_whole_signal(causal_est) -> None:
     low = _signals(3, 600, seed=1)[:, ::2]
-    x = torch.from_numpy(causal_est.normalize(causal_upsample(low[:, None], 2)))
+    assert causal_est.causal_input == "sinc"  # the default
+    interpolated = causal_upsample(low[:, None], 2, kind="sinc")
+    x = torch.from_numpy(causal_est.normalize(interpolated))
     with torch.inference_mode():
         expected = causal_est.module_(x).numpy()[:, 0] * np.float32(causal_est.scale_)
     predicted = causal_est.predict(low)
     np.testing.assert_allclose(predicted, expected, rtol=1e-6, atol=1e-6)
     # The network adds something of the order of the signal to the interpolation.
-    assert np.abs(predicted - causal_upsample(low, 2)).max() > 0.05
+    assert np.abs(predicted - interpolated[:, 0]).max() > 0.05
 
 
 def test_causal_predict_in_chunks_carries_the_state(causal_est) -> None:
@@ -190,13 +220,16 @@ def test_causal_predict_in_chunks_carries_the_state(causal_est) -> None:
         np.testing.assert_allclose(got, causal_est.upsample(one), rtol=1e-4, atol=1e-5)
 
 
-def test_causal_output_depends_on_three_low_rate_samples_ahead_at_most(causal_est) -> None:
-    low = _signals(1, 400, seed=3)[0, ::2]
+@pytest.mark.parametrize("fixture", ["causal_est", "stereo_est"])
+def test_causal_output_depends_on_the_interpolation_look_ahead_at_most(fixture, request) -> None:
+    est = request.getfixturevalue(fixture)
+    ahead, ratio = INTERPOLATION_TAPS[est.causal_input][1], est.ratio_
+    low = np.repeat(_signals(1, 400, seed=3)[:, ::2], est.n_channels_, axis=0)
     changed = low.copy()
-    changed[120:] = -changed[120:] + 0.3
-    a, b = causal_est.upsample(low), causal_est.upsample(changed)
-    assert np.array_equal(a[: (120 - LOOKAHEAD) * 2], b[: (120 - LOOKAHEAD) * 2])
-    assert not np.array_equal(a[: 120 * 2], b[: 120 * 2])
+    changed[:, 120:] = -changed[:, 120:] + 0.3
+    a, b = est.upsample(low), est.upsample(changed)
+    assert np.array_equal(a[..., : (120 - ahead) * ratio], b[..., : (120 - ahead) * ratio])
+    assert not np.array_equal(a[..., : 120 * ratio], b[..., : 120 * ratio])
 
 
 @settings(max_examples=25, deadline=None)
@@ -210,13 +243,15 @@ def test_property_stream_equals_predict(causal_est, sizes: list[int], n_low: int
     np.testing.assert_allclose(streamed, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 
-def test_stream_one_sample_at_a_time_holds_three_samples_back(causal_est) -> None:
+def test_stream_one_sample_at_a_time_holds_the_look_ahead_back(causal_est) -> None:
     low = _signals(1, 300, seed=4)[0, ::2].astype(np.float64)
     stream = causal_est.stream()
+    ahead = stream.lookahead
+    assert ahead == INTERPOLATION_TAPS["sinc"][1] == 8
     sizes = [stream.process(low[i : i + 1]).shape[-1] for i in range(low.size)]
-    assert sizes == [0] * LOOKAHEAD + [2] * (low.size - LOOKAHEAD)
+    assert sizes == [0] * ahead + [2] * (low.size - ahead)
     tail = stream.flush()
-    assert tail.shape == (2 * LOOKAHEAD,)
+    assert tail.shape == (2 * ahead,)
     assert tail.dtype == np.float64
 
 
@@ -388,6 +423,23 @@ def test_model_file_without_causal_loads_as_offline(tmp_path) -> None:
     loaded = tsfilm.load(path)
     assert loaded.causal is False
     np.testing.assert_array_equal(loaded.predict(X[:, ::2]), est.predict(X[:, ::2]))
+
+
+def test_model_file_without_causal_input_loads_with_lagrange(stereo_est, tmp_path) -> None:
+    """Causal model files written before ``causal_input`` existed used the Lagrange input."""
+    path = tmp_path / "old.tsfilm"
+    stereo_est.save(path)
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    document = json.loads(metadata["tsfilm"])
+    del document["params"]["causal_input"]
+    save_file(tensors, str(path), metadata={"tsfilm": json.dumps(document)})
+    loaded = tsfilm.load(path)
+    assert loaded.causal_input == "lagrange"
+    low = _signals(4, 300, seed=8)[:, ::3].reshape(2, 2, -1)
+    np.testing.assert_array_equal(loaded.predict(low), stereo_est.predict(low))
+    assert TFiLMSuperResolver().causal_input == "sinc"
 
 
 # ---------------------------------------------------------------------- PCM pipes

@@ -29,9 +29,10 @@ from tsfilm.nn.subpixel import SubPixel1d
 from tsfilm.nn.tfilm import TFiLM
 from tsfilm.nn.unet import TFiLMUNet
 from tsfilm.preprocessing._checks import check_series
-from tsfilm.validation import int_at_least, validate_params
+from tsfilm.validation import StrOptions, int_at_least, validate_params
 
 __all__ = [
+    "INTERPOLATION_TAPS",
     "LOOKAHEAD",
     "SuperResolutionStream",
     "UNetStream",
@@ -39,74 +40,112 @@ __all__ = [
     "upsample_stream",
 ]
 
-#: Look-ahead of :func:`causal_upsample` in low-rate samples: the high-rate samples of
-#: low-rate period ``i`` depend on the low-rate samples up to ``i + LOOKAHEAD``.
+#: Look-ahead of :func:`causal_upsample`'s default (``kind="lagrange"``) in low-rate
+#: samples: the high-rate samples of low-rate period ``i`` depend on the low-rate samples
+#: up to ``i + LOOKAHEAD``.
 LOOKAHEAD = 3
-#: Past low-rate samples that :func:`causal_upsample` reads besides the current one.
-_PAST = 2
-_TAPS = _PAST + 1 + LOOKAHEAD
+#: Low-rate samples each kind of causal interpolation reads before and after the current
+#: one: (past, look-ahead).
+INTERPOLATION_TAPS = {"lagrange": (2, LOOKAHEAD), "sinc": (7, 8)}
+#: Shape parameter of the Kaiser window of the ``"sinc"`` interpolation.
+_KAISER_BETA = 8.0
 _INPUT_FORMATS = ("s16le", "wav")
 _PCM_SCALE = 32768.0
 
 
 # ---------------------------------------------------------------------- interpolation
-@functools.lru_cache(maxsize=16)
-def _lagrange_weights(ratio: int) -> np.ndarray:
-    """(ratio, 6) weights: row ``j`` interpolates at ``i + j / ratio`` from samples
-    ``i - 2 .. i + 3``; row 0 is exactly ``[0, 0, 1, 0, 0, 0]``."""
-    offsets = np.arange(-_PAST, LOOKAHEAD + 1, dtype=np.float64)
-    weights = np.ones((ratio, _TAPS))
-    for j in range(ratio):
+@functools.lru_cache(maxsize=32)
+def _weights(ratio: int, kind: str) -> np.ndarray:
+    """(ratio, taps) weights: row ``j`` interpolates at ``i + j / ratio`` from low-rate
+    samples ``i - past .. i + lookahead``; row 0 is exactly the current sample.
+
+    ``"lagrange"``: the degree-5 polynomial through the six samples. ``"sinc"``: the ideal
+    low-pass interpolation kernel ``sinc(m - j / ratio)`` under a Kaiser window that
+    spans the 16 samples, scaled to sum to one (so constants stay constant).
+    """
+    past, ahead = INTERPOLATION_TAPS[kind]
+    offsets = np.arange(-past, ahead + 1, dtype=np.float64)
+    weights = np.zeros((ratio, offsets.size))
+    weights[0, past] = 1.0
+    for j in range(1, ratio):
         f = j / ratio
-        for a, m in enumerate(offsets):
-            for q in offsets:
-                if q != m:
-                    weights[j, a] *= (f - q) / (m - q)
+        if kind == "lagrange":
+            row = np.ones(offsets.size)
+            for a, m in enumerate(offsets):
+                for q in offsets:
+                    if q != m:
+                        row[a] *= (f - q) / (m - q)
+        else:
+            distance = offsets - f
+            half = (offsets.size + 1) / 2
+            window = np.i0(_KAISER_BETA * np.sqrt(np.clip(1 - (distance / half) ** 2, 0, None)))
+            row = np.sinc(distance) * window
+            row /= row.sum()
+        weights[j] = row
     weights.setflags(write=False)
     return weights
 
 
-def _periods(padded: np.ndarray, ratio: int) -> np.ndarray:
-    """Interpolate ``padded.shape[-1] - 5`` low-rate periods of float64 samples.
+def _periods(padded: np.ndarray, ratio: int, kind: str = "lagrange") -> np.ndarray:
+    """Interpolate ``padded.shape[-1] - (taps - 1)`` low-rate periods of float64 samples.
 
-    ``padded[..., k]`` is low-rate sample ``k - 2`` of the window; period ``i`` (high-rate
-    samples ``i * ratio`` to ``i * ratio + ratio - 1``) reads ``padded[..., i : i + 6]``.
-    Every output element is the same sequence of float operations wherever the window
-    starts, so chunked and whole-signal interpolation agree bit for bit.
+    ``padded[..., k]`` is low-rate sample ``k - past`` of the window; period ``i``
+    (high-rate samples ``i * ratio`` to ``i * ratio + ratio - 1``) reads
+    ``padded[..., i : i + taps]``. Every output element is the same sequence of float
+    operations wherever the window starts, so chunked and whole-signal interpolation
+    agree bit for bit.
     """
-    weights = _lagrange_weights(ratio)
-    n = padded.shape[-1] - (_TAPS - 1)
+    weights = _weights(ratio, kind)
+    taps = weights.shape[1]
+    n = padded.shape[-1] - (taps - 1)
     out = np.empty((*padded.shape[:-1], max(n, 0), ratio))
     if n <= 0:
         return out.reshape(*padded.shape[:-1], 0)
-    for j in range(ratio):
+    out[..., 0] = padded[..., INTERPOLATION_TAPS[kind][0] : INTERPOLATION_TAPS[kind][0] + n]
+    for j in range(1, ratio):
         acc = weights[j, 0] * padded[..., 0:n]
-        for a in range(1, _TAPS):
+        for a in range(1, taps):
             acc += weights[j, a] * padded[..., a : a + n]
         out[..., j] = acc
     return out.reshape(*padded.shape[:-1], n * ratio)
 
 
 @validate_params(
-    {"X_low": ["array-like"], "ratio": [int_at_least(1)], "length": [int_at_least(1), None]},
+    {
+        "X_low": ["array-like"],
+        "ratio": [int_at_least(1)],
+        "length": [int_at_least(1), None],
+        "kind": [StrOptions(set(INTERPOLATION_TAPS))],
+    },
     prefer_skip_nested_validation=True,
 )
-def causal_upsample(X_low: object, ratio: int, length: int | None = None) -> np.ndarray:
-    """Interpolate low-rate signals to the high rate with three samples of look-ahead.
+def causal_upsample(
+    X_low: object, ratio: int, length: int | None = None, *, kind: str = "lagrange"
+) -> np.ndarray:
+    """Interpolate low-rate signals to the high rate with a few samples of look-ahead.
 
     The input of a causal super-resolver, in place of :func:`~tsfilm.preprocessing.
     spline_upsample` (a cubic spline depends on every sample, the future included).
     Low-rate sample ``i`` sits at high-rate index ``i * ratio``; the samples in between,
-    ``i * ratio + j`` for ``0 < j < ratio``, are the six-point Lagrange polynomial (degree
-    5) through low-rate samples ``i - 2, ..., i + 3`` evaluated at ``i + j / ratio``. So
-    high-rate sample ``t`` depends on low-rate samples up to ``floor(t / ratio) + 3``
-    (:data:`LOOKAHEAD`), at most ``3 * ratio - 1`` high-rate samples ahead of ``t``.
-    The signal is extended by repeating its first sample before the start and its last
+    ``i * ratio + j`` for ``0 < j < ratio``, are interpolated at ``i + j / ratio`` from
+    low-rate samples ``i - past, ..., i + ahead`` (:data:`INTERPOLATION_TAPS`):
+
+    - ``"lagrange"`` (``past=2, ahead=3``): the six-point Lagrange polynomial (degree 5)
+      through them; exact for polynomials up to degree 5;
+    - ``"sinc"`` (``past=7, ahead=8``): the band-limited interpolation kernel
+      ``sinc(m - j / ratio)`` under a Kaiser window (beta 8) over the 16 samples, scaled
+      to sum to one. It fits signals that were low-pass filtered before decimation, as
+      :func:`~tsfilm.preprocessing.degrade` does.
+
+    So high-rate sample ``t`` depends on low-rate samples up to ``floor(t / ratio) +
+    ahead``, at most ``(ahead + 1) * ratio - 1`` high-rate samples ahead of ``t``. The
+    signal is extended by repeating its first sample before the start and its last
     sample after the end.
 
-    On speech at 16 kHz (ratio 2, low-pass decimated) it is within about 0.2 dB of the
-    cubic spline's SNR; linear interpolation (one sample of look-ahead) loses about
-    2 dB, a zero-order hold about 6 dB.
+    On speech at 16 kHz, low-pass decimated by 2 (60 prompts of an unseen voice), the
+    SNR of ``"lagrange"`` is 0.18 dB below the cubic spline's and that of ``"sinc"``
+    0.16 dB above it; linear interpolation (one sample of look-ahead) loses about 2 dB,
+    a zero-order hold about 6 dB.
 
     Parameters
     ----------
@@ -117,6 +156,8 @@ def causal_upsample(X_low: object, ratio: int, length: int | None = None) -> np.
         Upsampling ratio, >= 1.
     length : int or None, default=None
         Number of high-rate samples to return; ``n_low * ratio`` when None.
+    kind : {"lagrange", "sinc"}, default="lagrange"
+        The interpolation (above).
 
     Returns
     -------
@@ -138,48 +179,55 @@ def causal_upsample(X_low: object, ratio: int, length: int | None = None) -> np.
     array([81.        , 82.28515625])
     >>> causal_upsample(np.zeros((3, 2, 16)), 4).shape
     (3, 2, 64)
+    >>> low = np.cos(0.6 * np.pi * np.arange(64) + 0.3)  # a tone at 0.3 of the low rate
+    >>> high = np.cos(0.3 * np.pi * np.arange(128) + 0.3)
+    >>> [round(float(np.abs(causal_upsample(low, 2, kind=k) - high)[32:96].max()), 4)
+    ...  for k in ("lagrange", "sinc")]
+    [0.1254, 0.0003]
     """
     X_low = check_series(X_low, "X_low")
+    past, ahead = INTERPOLATION_TAPS[kind]
     ratio = int(ratio)
     n_low = X_low.shape[-1]
     length = n_low * ratio if length is None else int(length)
     n_periods = -(-length // ratio)
     values = X_low.astype(np.float64, copy=False)
-    right = max(n_periods - n_low, 0) + LOOKAHEAD
+    right = max(n_periods - n_low, 0) + ahead
     padded = np.concatenate(
         [
-            np.repeat(values[..., :1], _PAST, axis=-1),
+            np.repeat(values[..., :1], past, axis=-1),
             values,
             np.repeat(values[..., -1:], right, axis=-1),
         ],
         axis=-1,
     )
-    high = _periods(padded[..., : n_periods + _TAPS - 1], ratio)[..., :length]
+    high = _periods(padded[..., : n_periods + past + ahead], ratio, kind)[..., :length]
     return np.ascontiguousarray(high, dtype=X_low.dtype)
 
 
 class _Interpolator:
     """Streaming :func:`causal_upsample` of (C, n) float64 chunks."""
 
-    def __init__(self, ratio: int, channels: int) -> None:
-        self.ratio, self.channels = ratio, channels
-        self.window: np.ndarray | None = None  # low-rate samples from the next period - 2
+    def __init__(self, ratio: int, channels: int, kind: str = "lagrange") -> None:
+        self.ratio, self.channels, self.kind = ratio, channels, kind
+        self.past, self.ahead = INTERPOLATION_TAPS[kind]
+        self.window: np.ndarray | None = None  # low-rate samples from the next period - past
 
     def process(self, chunk: np.ndarray) -> np.ndarray:
         if chunk.shape[-1] == 0:
             return np.empty((self.channels, 0))
         if self.window is None:
-            self.window = np.repeat(chunk[:, :1], _PAST, axis=-1)
+            self.window = np.repeat(chunk[:, :1], self.past, axis=-1)
         window = np.concatenate([self.window, chunk], axis=-1)
-        n = max(window.shape[-1] - (_TAPS - 1), 0)
+        n = max(window.shape[-1] - (self.past + self.ahead), 0)
         self.window = window[:, n:]
-        return _periods(window, self.ratio)
+        return _periods(window, self.ratio, self.kind)
 
     def flush(self) -> np.ndarray:
         if self.window is None:
             return np.empty((self.channels, 0))
-        tail = np.repeat(self.window[:, -1:], LOOKAHEAD, axis=-1)
-        out = _periods(np.concatenate([self.window, tail], axis=-1), self.ratio)
+        tail = np.repeat(self.window[:, -1:], self.ahead, axis=-1)
+        out = _periods(np.concatenate([self.window, tail], axis=-1), self.ratio, self.kind)
         self.window = None
         return out
 
@@ -610,15 +658,21 @@ def _positive_int(value: Any, name: str) -> int:
 
 
 # ---------------------------------------------------------------------- estimator stream
+def _causal_input(estimator: Any) -> str:
+    """The interpolation a causal super-resolver's network adds its output to."""
+    return str(getattr(estimator, "causal_input", "lagrange"))
+
+
 class SuperResolutionStream:
     """Up-sample one signal chunk by chunk with a causal super-resolver.
 
     Made by :meth:`TFiLMSuperResolver.stream <tsfilm.TFiLMSuperResolver.stream>`. Each
     :meth:`process` call takes the next low-rate samples and returns the high-rate
-    samples that are complete: the interpolation needs :data:`LOOKAHEAD` (3) low-rate
-    samples after a period before that period's ``ratio`` high-rate samples exist, so
-    the stream holds the last three periods back until more input comes or
-    :meth:`flush` ends the signal (repeating the last sample, as ``predict`` does). A
+    samples that are complete: the interpolation needs ``lookahead`` low-rate samples
+    after a period (3 for the estimator's ``causal_input="lagrange"``, 8 for
+    ``"sinc"``) before that period's ``ratio`` high-rate samples exist, so the stream
+    holds the last ``lookahead`` periods back until more input comes or :meth:`flush`
+    ends the signal (repeating the last sample, as ``predict`` does). A
     network built with a look-ahead of ``D`` high-rate samples holds back ``D`` more.
     The concatenated outputs of every call equal ``est.predict`` of the whole signal (up
     to float rounding), for any chunk sizes.
@@ -643,7 +697,8 @@ class SuperResolutionStream:
     n_channels : int
         Channels of the signal.
     lookahead : int
-        Algorithmic look-ahead in low-rate samples, :data:`LOOKAHEAD`.
+        Look-ahead of the input interpolation in low-rate samples
+        (:data:`INTERPOLATION_TAPS`).
 
     Examples
     --------
@@ -672,16 +727,17 @@ class SuperResolutionStream:
         self.estimator = estimator
         self.ratio = int(estimator.ratio_)
         self.n_channels = int(estimator.n_channels_)
-        self.lookahead = LOOKAHEAD
+        self._kind = _causal_input(estimator)
+        self.lookahead = INTERPOLATION_TAPS[self._kind][1]
         self._network = UNetStream(estimator.module_, batch_size=1, n_threads=n_threads)
-        self._interpolator = _Interpolator(self.ratio, self.n_channels)
+        self._interpolator = _Interpolator(self.ratio, self.n_channels, self._kind)
         self._one_dimensional: bool | None = None
         self._dtype: np.dtype | None = None
 
     def reset(self) -> None:
         """Forget the signal so far without output: the next chunk starts a new one."""
         self._network.reset()
-        self._interpolator = _Interpolator(self.ratio, self.n_channels)
+        self._interpolator = _Interpolator(self.ratio, self.n_channels, self._kind)
         self._one_dimensional = self._dtype = None
 
     def _check(self, chunk: Any) -> np.ndarray:
@@ -724,7 +780,7 @@ class SuperResolutionStream:
         -------
         ndarray of shape (m,) or (n_channels, m)
             The next high-rate samples, ``m`` a multiple of ``ratio``: ``ratio`` for
-            every low-rate sample received, less the ``3 * ratio`` held back. float32
+            every low-rate sample received, less the ``lookahead * ratio`` held back. float32
             for float32 chunks, else float64.
         """
         return self._run(self._interpolator.process(self._check(chunk)))
@@ -735,14 +791,15 @@ class SuperResolutionStream:
         Returns
         -------
         ndarray of shape (m,) or (n_channels, m)
-            The last ``3 * ratio`` high-rate samples (none if nothing was processed).
+            The last ``lookahead * ratio`` high-rate samples, and those the network's
+            look-ahead held back (none if nothing was processed).
         """
         if self._one_dimensional is None:
             self.reset()
             shape = (0,) if self.n_channels == 1 else (self.n_channels, 0)
             return np.empty(shape)
         out = self._run(self._interpolator.flush(), last=True)  # resets the network
-        self._interpolator = _Interpolator(self.ratio, self.n_channels)
+        self._interpolator = _Interpolator(self.ratio, self.n_channels, self._kind)
         self._one_dimensional = self._dtype = None
         return out
 

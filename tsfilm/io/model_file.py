@@ -221,6 +221,9 @@ def _restore_params(cls: type, raw: Any, n_tensors: int, warn: bool) -> BaseEsti
     unknown = sorted(set(raw) - set(cls._get_param_names()))
     _require(not unknown, f"{cls.__name__} has no parameter(s) {_brief(unknown)}")
     params = {name: _decode(value) for name, value in raw.items()}
+    # Parameters added later: a file without one gets the value it was written with.
+    for name, value in getattr(cls, "_legacy_params", {}).items():
+        params.setdefault(name, value)
     for name, fallback in (("device", "auto"), ("n_threads", None)):
         if name in params and not _available(name, params[name]):
             if warn:
