@@ -18,9 +18,9 @@ Quality: a causal and an offline TFiLM of ``--quality-size`` train with the same
 (``--minutes`` of wall-clock time each, or ``--epochs``) on the Debian speech prompts of
 some voices and are tested on another voice (unseen speaker), at ratio 2 with the
 low-pass filter. The table gives the mean SNR and LSD over the test files of the cubic
-spline, the causal interpolation alone (:func:`tsfilm.streaming.causal_upsample`), the
-offline TFiLM and the causal TFiLM, and the share of the offline model's SNR gain over
-the spline that the causal model keeps. It also checks that streaming the first test
+spline, the causal interpolations alone (both kinds of
+:func:`tsfilm.streaming.causal_upsample`), the offline TFiLM and the causal TFiLM, and
+the share of the offline model's SNR gain over the spline that the causal model keeps. It also checks that streaming the first test
 file in 10 ms chunks gives the causal model's ``predict``.
 
 The targets the tables are compared with: at least 10x real time with 10 ms chunks on one
@@ -57,7 +57,7 @@ from tsfilm.estimators import unet_kwargs
 from tsfilm.metrics import lsd, snr
 from tsfilm.nn import TFiLMUNet
 from tsfilm.preprocessing import degrade, min_length_for_lowpass, spline_upsample
-from tsfilm.streaming import LOOKAHEAD, causal_upsample
+from tsfilm.streaming import INTERPOLATION_TAPS, causal_upsample
 
 RATE, RATIO = 16000, 2
 LOW_RATE = RATE // RATIO
@@ -237,15 +237,17 @@ def quality(args: argparse.Namespace) -> tuple[list[dict], float]:
             **dict(zip(("snr", "lsd"), scores(spline, y_test), strict=True)),
         }
     )
-    lagrange = [
-        causal_upsample(x, RATIO, length=t.size) for x, t in zip(X_test, y_test, strict=True)
-    ]
-    rows.append(
-        {
-            "model": f"causal interpolation ({LOOKAHEAD} samples ahead)",
-            **dict(zip(("snr", "lsd"), scores(lagrange, y_test), strict=True)),
-        }
-    )
+    for kind, (_, ahead) in INTERPOLATION_TAPS.items():  # the causal models' inputs
+        interpolated = [
+            causal_upsample(x, RATIO, length=t.size, kind=kind)
+            for x, t in zip(X_test, y_test, strict=True)
+        ]
+        rows.append(
+            {
+                "model": f"causal interpolation, {kind} ({ahead} samples ahead)",
+                **dict(zip(("snr", "lsd"), scores(interpolated, y_test), strict=True)),
+            }
+        )
     error = math.nan
     runs = [(False, 0), (True, 0)] + [(True, d) for d in args.lookaheads]
     for causal, lookahead in runs:
