@@ -20,8 +20,9 @@ some voices and are tested on another voice (unseen speaker), at ratio 2 with th
 low-pass filter. The table gives the mean SNR and LSD over the test files of the cubic
 spline, the causal interpolations alone (both kinds of
 :func:`tsfilm.streaming.causal_upsample`), the offline TFiLM and the causal TFiLM, and
-the share of the offline model's SNR gain over the spline that the causal model keeps. It also checks that streaming the first test
-file in 10 ms chunks gives the causal model's ``predict``.
+the share of the offline model's SNR gain over the spline that the causal model keeps.
+It also checks that streaming the first test file in 10 ms chunks gives the causal
+model's ``predict``.
 
 The targets the tables are compared with: at least 10x real time with 10 ms chunks on one
 thread, a 99th percentile of compute per chunk below 2 ms, and a causal model that keeps
