@@ -112,6 +112,7 @@ class Spec:
     causal: bool = False  # for streaming; compared with the offline model of its ratio
     lookahead: int = 0  # output samples the causal network may wait for
     causal_input: str = "sinc"  # the causal interpolation (tsfilm.streaming.causal_upsample)
+    learning_rate: float | None = None  # None: NETWORK's
 
     @property
     def rate_in(self) -> int:
@@ -212,6 +213,8 @@ def build(name: str, spec: Spec, args: argparse.Namespace):
         del network["block_length"]
     elif spec.causal:
         network.update(causal=True, lookahead=spec.lookahead, causal_input=spec.causal_input)
+    if spec.learning_rate is not None and not args.quick:
+        network["learning_rate"] = spec.learning_rate
     return make_model(
         name,
         task="super_resolution",

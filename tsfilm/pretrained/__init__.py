@@ -16,7 +16,7 @@ name           rate             ratio  data
 
 ``speech-r2-causal`` (8 kHz -> 16 kHz, speech) is a causal network for live audio
 (:doc:`/user_guide/streaming`): ``est.stream()`` and ``tsfilm upsample --stream`` run it
-chunk by chunk with 2 ms of look-ahead; :func:`for_audio` picks it with ``causal=True``.
+chunk by chunk with 3 ms of look-ahead; :func:`for_audio` picks it with ``causal=True``.
 """
 
 from __future__ import annotations
