@@ -229,7 +229,7 @@ def test_conv_has_the_tfilm_parameters_but_those_of_the_tfilm_layers():
     conv_params = inspect.signature(Conv).parameters
     tfilm_layer = ("tfilm", "block_length", "rnn", "modulation")
     # Streaming (causal=True) is offered for the TFiLM model only.
-    tfilm_layer += ("causal", "lookahead")
+    tfilm_layer += ("causal", "causal_input", "lookahead")
     assert list(conv_params) == [p for p in tfilm_params if p not in tfilm_layer]
     assert all(conv_params[p].default == tfilm_params[p].default for p in conv_params)
     for name in tfilm_layer:
