@@ -408,34 +408,31 @@ def test_model_file_keeps_causal(causal_est, tmp_path) -> None:
     )
 
 
-def test_model_file_without_causal_loads_as_offline(tmp_path) -> None:
-    """Model files written before ``causal`` existed have no such parameter."""
-    X = _signals(4, 256)
-    est = TFiLMSuperResolver(ratio=2, **TINY).fit(X)
-    path = tmp_path / "old.tsfilm"
+def _load_without(est: TFiLMSuperResolver, param: str, path: Path) -> TFiLMSuperResolver:
+    """Save ``est``, drop ``param`` from the file (as in a file written before the
+    parameter existed) and load it."""
     est.save(path)
     with safe_open(str(path), framework="pt") as handle:
         metadata = handle.metadata()
         tensors = {key: handle.get_tensor(key) for key in handle.keys()}
     document = json.loads(metadata["tsfilm"])
-    del document["params"]["causal"]
+    del document["params"][param]
     save_file(tensors, str(path), metadata={"tsfilm": json.dumps(document)})
-    loaded = tsfilm.load(path)
+    return tsfilm.load(path)
+
+
+def test_model_file_without_causal_loads_as_offline(tmp_path) -> None:
+    """Model files written before ``causal`` existed have no such parameter."""
+    X = _signals(4, 256)
+    est = TFiLMSuperResolver(ratio=2, **TINY).fit(X)
+    loaded = _load_without(est, "causal", tmp_path / "old.tsfilm")
     assert loaded.causal is False
     np.testing.assert_array_equal(loaded.predict(X[:, ::2]), est.predict(X[:, ::2]))
 
 
 def test_model_file_without_causal_input_loads_with_lagrange(stereo_est, tmp_path) -> None:
     """Causal model files written before ``causal_input`` existed used the Lagrange input."""
-    path = tmp_path / "old.tsfilm"
-    stereo_est.save(path)
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata()
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
-    document = json.loads(metadata["tsfilm"])
-    del document["params"]["causal_input"]
-    save_file(tensors, str(path), metadata={"tsfilm": json.dumps(document)})
-    loaded = tsfilm.load(path)
+    loaded = _load_without(stereo_est, "causal_input", tmp_path / "old.tsfilm")
     assert loaded.causal_input == "lagrange"
     low = _signals(4, 300, seed=8)[:, ::3].reshape(2, 2, -1)
     np.testing.assert_array_equal(loaded.predict(low), stereo_est.predict(low))
