@@ -298,12 +298,16 @@ def test_two_processes_train_like_one_and_agree(tmp_path):
     # Process 1's max_time stopped process 0 too, after the first step.
     assert ranks[0]["timed_epochs"] == (1, 1)
 
-    # The same global batch in one process: the same weights up to rounding.
+    # The same global batch in one process: the same weights up to rounding. Each process
+    # convolves half the batch (other kernels, other rounding), and Adam turns rounding
+    # in near-zero gradients into steps of up to the learning rate: after a dozen steps
+    # the weights agree to about 3e-4 of the largest one on some CPUs, where another
+    # random_state (other initialisation and batches) ends 1.9 times the largest away.
     single = TFiLMSuperResolver(**SR_PARAMS).fit(_signals())
     expected = single.module_.state_dict()
     scale = max(float(v.abs().max()) for v in expected.values())
     for key, value in expected.items():
-        torch.testing.assert_close(ranks[0]["sr"][key], value, rtol=1e-4, atol=1e-4 * scale)
+        torch.testing.assert_close(ranks[0]["sr"][key], value, rtol=1e-3, atol=1e-3 * scale)
     one = [(h["epoch"], h["train_loss"], h["valid_loss"]) for h in single.history_]
     np.testing.assert_allclose(np.array(ranks[0]["sr_losses"]), np.array(one), rtol=1e-3)
 
