@@ -534,18 +534,31 @@ def _save(fig: Any, path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- experiments
-def run_sr(ctx: Context) -> None:
+def grid(
+    ctx: Context, experiment: str, variants: Sequence[tuple[str, str, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Rows of every (label, registry name, extra parameters) variant, trained and tested
+    on each data set at each ``--ratios``, for every seed.
+
+    Seeds outside, variants inside: a change in the machine's load during the run falls
+    on every variant alike, not on whichever trained last.
+    """
     rows = []
     for data in ("speech", "piano"):
         for ratio in ctx.args.ratios:
             setting = f"{data} r={ratio}"
-            # Seeds outside, models inside: a change in the machine's load during the run
-            # falls on every model alike, not on whichever trained last.
             for seed in ctx.seeds:
-                for name in MODELS:
+                for label, name, extra in variants:
                     rows.append(
-                        result(ctx, "sr", setting, LABELS[name], name, data, data, ratio, seed)
+                        result(
+                            ctx, experiment, setting, label, name, data, data, ratio, seed, **extra
+                        )
                     )
+    return rows
+
+
+def run_sr(ctx: Context) -> None:
+    rows = grid(ctx, "sr", [(LABELS[name], name, {}) for name in MODELS])
     md = header(
         ctx,
         "Audio super-resolution (the main table)",
@@ -596,28 +609,8 @@ def plot_bars(rows: list[dict], path: Path) -> None:
 
 
 def run_bilstm(ctx: Context) -> None:
-    rows = []
-    for data in ("speech", "piano"):
-        for ratio in ctx.args.ratios:
-            setting = f"{data} r={ratio}"
-            for seed in ctx.seeds:
-                rows.append(
-                    result(ctx, "bilstm", setting, "TFiLM (LSTM)", "tfilm", data, data, ratio, seed)
-                )
-                rows.append(
-                    result(
-                        ctx,
-                        "bilstm",
-                        setting,
-                        "TFiLM (BiLSTM)",
-                        "tfilm",
-                        data,
-                        data,
-                        ratio,
-                        seed,
-                        rnn="bilstm",
-                    )
-                )
+    variants = [("TFiLM (LSTM)", "tfilm", {}), ("TFiLM (BiLSTM)", "tfilm", {"rnn": "bilstm"})]
+    rows = grid(ctx, "bilstm", variants)
     md = header(
         ctx,
         "TFiLM with an LSTM or a bidirectional LSTM (Table 6)",

@@ -101,7 +101,8 @@ def _periods(padded: np.ndarray, ratio: int, kind: str = "lagrange") -> np.ndarr
     out = np.empty((*padded.shape[:-1], max(n, 0), ratio))
     if n <= 0:
         return out.reshape(*padded.shape[:-1], 0)
-    out[..., 0] = padded[..., INTERPOLATION_TAPS[kind][0] : INTERPOLATION_TAPS[kind][0] + n]
+    past = INTERPOLATION_TAPS[kind][0]
+    out[..., 0] = padded[..., past : past + n]  # row 0 of the weights: the sample itself
     for j in range(1, ratio):
         acc = weights[j, 0] * padded[..., 0:n]
         for a in range(1, taps):
@@ -658,11 +659,6 @@ def _positive_int(value: Any, name: str) -> int:
 
 
 # ---------------------------------------------------------------------- estimator stream
-def _causal_input(estimator: Any) -> str:
-    """The interpolation a causal super-resolver's network adds its output to."""
-    return str(getattr(estimator, "causal_input", "lagrange"))
-
-
 class SuperResolutionStream:
     """Up-sample one signal chunk by chunk with a causal super-resolver.
 
@@ -727,7 +723,7 @@ class SuperResolutionStream:
         self.estimator = estimator
         self.ratio = int(estimator.ratio_)
         self.n_channels = int(estimator.n_channels_)
-        self._kind = _causal_input(estimator)
+        self._kind = estimator._causal_input
         self.lookahead = INTERPOLATION_TAPS[self._kind][1]
         self._network = UNetStream(estimator.module_, batch_size=1, n_threads=n_threads)
         self._interpolator = _Interpolator(self.ratio, self.n_channels, self._kind)
