@@ -48,6 +48,11 @@ Example (the "small" U-Net, 3 seeds, 3 minutes per model and seed, one thread)::
 
     python benchmarks/paper.py --experiment all --seeds 3 --minutes 3 --out paper-results/
 
+Every trained model (and every ablation curve) is saved in ``<out>/runs/`` as soon as it
+is done; ``--resume`` reuses those that a run with the same settings saved, so a long run
+that was stopped continues where it was, and a run of one more experiment reuses the
+models it shares with earlier ones.
+
 ``--quick`` trains a tiny network for a few seconds on a few files, with two seeds (a
 smoke test of the whole pipeline, in about two minutes for ``--experiment all``; its
 numbers mean nothing).
@@ -57,6 +62,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import sys
 import time
@@ -282,6 +288,39 @@ class Context:
     models: dict[tuple, Trained] = field(default_factory=dict)
     scores: dict[tuple, dict[str, float]] = field(default_factory=dict)
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What a saved model depends on besides its key: a model saved under other
+        settings is never reused by ``--resume``."""
+        a = self.args
+        return {
+            "seconds": self.seconds,
+            "network": self.network,
+            "dnn": self.dnn,
+            "threads": a.threads,
+            "quick": a.quick,
+            "data": [a.max_files, a.max_test_files, a.piano_pieces, a.piano_seconds],
+        }
+
+    def saved(self, tag: str, suffix: str) -> Path:
+        """Where ``--resume`` finds what the run saved under ``tag`` (models, curves)."""
+        return self.args.out / "runs" / f"{tag}{suffix}"
+
+    def load_saved(self, tag: str) -> dict[str, Any] | None:
+        """The record saved under ``tag`` with these settings, if ``--resume``."""
+        path = self.saved(tag, ".json")
+        if not (self.args.resume and path.is_file()):
+            return None
+        record = json.loads(path.read_text())
+        return record if record.get("settings") == json.loads(json.dumps(self.settings)) else None
+
+    def save_record(self, tag: str, record: dict[str, Any]) -> None:
+        path = self.saved(tag, ".json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.saved(tag, ".json.tmp")
+        tmp.write_text(json.dumps({**record, "settings": self.settings}, indent=1))
+        tmp.replace(path)
+
     def split(self, name: str) -> Split:
         if name not in self.data:
             a = self.args
@@ -355,8 +394,21 @@ def train(
     key = (name, data, ratio, seed, lowpass, tuple(sorted(extra.items())))
     if key in ctx.models:
         return ctx.models[key]
+    import tsfilm
     from tsfilm.preprocessing import degrade
 
+    tag = "-".join(
+        [name, data, f"r{ratio}", f"seed{seed}", "lowpass" if lowpass else "no-lowpass"]
+        + [f"{k}={v}" for k, v in sorted(extra.items())]
+    )
+    record = ctx.load_saved(tag) if name != "spline" else None
+    model_file = ctx.saved(tag, ".tsfilm")
+    if record is not None and model_file.is_file():
+        est = tsfilm.load(model_file)
+        trained = Trained(est, record["seconds"], record["epochs"], record["params"])
+        ctx.models[key] = trained
+        log(f"reusing {tag} (--resume)")
+        return trained
     est = build(ctx, name, ratio, seed, lowpass, **extra)
     patch = int(getattr(est, "patch_length", 1))
     high = _train_signals(ctx.split(data).train, ratio, patch)
@@ -367,6 +419,11 @@ def train(
     trained = Trained(est, seconds, int(getattr(est, "n_epochs_", 0)), _parameters(est))
     if name != "dnn":  # the U-Nets are reused by other experiments; the DNN never is
         ctx.models[key] = trained
+    if name != "spline":  # for a later --resume
+        model_file.parent.mkdir(parents=True, exist_ok=True)
+        est.save(model_file)
+        record = {"seconds": seconds, "epochs": trained.epochs, "params": trained.params}
+        ctx.save_record(tag, record)
     if name != "spline":
         log(f"trained {name} {extra or ''} on {data}, r={ratio}, lowpass={lowpass}, seed {seed}")
     return trained
@@ -733,6 +790,14 @@ def run_ablation(ctx: Context) -> None:
     rows, curve = [], []
     for variant, extra in ABLATIONS.items():
         for seed in ctx.seeds:
+            tag = f"ablation-{variant}-seed{seed}".replace(" ", "_")
+            record = ctx.load_saved(tag)
+            if record is not None:
+                log(f"reusing {tag} (--resume)")
+                curve += record["curve"]
+                rows.append(record["row"])
+                continue
+            first = len(curve)
             est = build(ctx, "tfilm", ratio, seed, **extra)
             est.set_params(warm_start=True, max_time=ctx.seconds / n_chunks)
             high = _train_signals(split.train, ratio, est.patch_length)
@@ -773,6 +838,7 @@ def run_ablation(ctx: Context) -> None:
                     "params": _parameters(est),
                 }
             )
+            ctx.save_record(tag, {"curve": curve[first:], "row": rows[-1]})
     spline = evaluate(train(ctx, "spline", data, ratio, 0).est, ratio, split.valid, lowpass=True)
     md = header(
         ctx,
@@ -1029,6 +1095,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--out", type=Path, default=Path("paper-results"))
     parser.add_argument("--quick", action="store_true", help="tiny network and data, seconds")
+    resume_help = "reuse the models (and ablation curves) a run with the same settings saved"
+    parser.add_argument("--resume", action="store_true", help=resume_help)
     args = parser.parse_args(argv)
     if "all" in args.experiment:
         args.experiment = list(EXPERIMENTS)

@@ -274,6 +274,7 @@ def _unet_step(
     its convolutions computed by ``algorithm`` (:class:`tsfilm.nn.Conv1d`)."""
     from tsfilm import TFiLMSuperResolver
     from tsfilm.cli import SIZES
+    from tsfilm.estimators._base import make_adam
     from tsfilm.nn import Conv1d
 
     est = TFiLMSuperResolver(**SIZES[size], tfilm=tfilm, patch_length=args.patch_length)
@@ -282,7 +283,7 @@ def _unet_step(
     for layer in module.modules():
         if isinstance(layer, Conv1d):
             layer.algorithm = algorithm
-    optimizer = torch.optim.Adam(module.parameters(), lr=est.learning_rate)
+    optimizer = make_adam(module, est.learning_rate, torch.device("cpu"))
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(args.batch_size, 1, args.patch_length, generator=generator)
     y = x + 0.1 * torch.randn(x.shape, generator=generator)

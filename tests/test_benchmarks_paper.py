@@ -155,3 +155,24 @@ def test_quick_run_of_every_experiment(tmp_path: Path) -> None:
     for figure in ("sr.png", "ablation_curves.png", "tsne.png"):
         data = (tmp_path / figure).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5000, figure
+
+    # --resume reuses every trained model and ablation curve: nothing trains again, and
+    # the reloaded models score exactly as before.
+    def scored(name: str) -> list[dict[str, str]]:  # the spline's fit time is a new timing
+        rows = read_csv(tmp_path / f"{name}.csv")
+        return [{**r, "train_seconds": "-"} if r["model"] == "cubic spline" else r for r in rows]
+
+    first = {name: scored(name) for name in ("sr", "ablation")}
+    rerun = ["--experiment", "sr", "ablation", "--quick", "--resume", "--out", str(tmp_path)]
+    again = subprocess.run(
+        [sys.executable, str(SCRIPT), *rerun],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=env,
+    )
+    assert again.returncode == 0, (again.stdout[-3000:], again.stderr[-3000:])
+    assert "reusing" in again.stdout and "trained" not in again.stdout, again.stdout[-3000:]
+    for name, rows in first.items():
+        assert scored(name) == rows, name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -271,7 +272,7 @@ def test_stream_flush_resets_for_the_next_signal(causal_est) -> None:
 
 def test_stream_and_predict_with_a_network_lookahead(causal_est) -> None:
     """A network that looks ``lookahead`` steps ahead streams with those steps held back."""
-    est = TFiLMSuperResolver(**causal_est.get_params())
+    est = TFiLMSuperResolver(**{**causal_est.get_params(), "lookahead": 9})
     for name in ("ratio_", "n_channels_", "scale_", "n_features_in_"):
         setattr(est, name, getattr(causal_est, name))
     kwargs = {**unet_kwargs(causal_est, in_channels=1), "causal": True, "lookahead": 9}
@@ -383,6 +384,41 @@ def test_causal_refuses_a_bidirectional_rnn() -> None:
         est.fit(_signals(4, 256))
     with pytest.raises(ValueError, match="'causal' parameter"):
         TFiLMSuperResolver(ratio=2, causal="yes", **TINY).fit(_signals(4, 256))
+
+
+def test_a_new_causal_setting_waits_for_the_next_fit() -> None:
+    offline = TFiLMSuperResolver(ratio=2, **TINY).fit(_signals(4, 256))
+    offline.set_params(causal=True)
+    with pytest.raises(ValueError, match="takes effect at the next fit"):
+        offline.predict(_signals(2, 256)[:, ::2])
+    with pytest.raises(ValueError, match="takes effect at the next fit"):
+        offline.stream()
+
+
+@pytest.mark.parametrize("lookahead", [0, 8])
+def test_warm_start_turns_an_offline_model_into_a_causal_one(lookahead: int) -> None:
+    """A causal U-Net has the offline one's weights: a warm-started fit rebuilds the
+    network with them and fine-tunes it; the offline model is left alone."""
+    X = _signals(4, 256)
+    offline = TFiLMSuperResolver(ratio=2, **TINY).fit(X)
+    weights = {k: v.clone() for k, v in offline.module_.state_dict().items()}
+    est = copy.deepcopy(offline)  # clone would drop the fit
+    est.set_params(causal=True, lookahead=lookahead, warm_start=True, max_epochs=1)
+    low = X[:, ::2]
+    est.set_params(learning_rate=1e-12)  # one step that barely moves the weights
+    est.fit(low, X)
+    assert est.module_.causal and est.module_.lookahead == lookahead
+    assert est.n_epochs_ == offline.n_epochs_ + 1
+    for key, value in est.module_.state_dict().items():
+        torch.testing.assert_close(value, weights[key], atol=1e-6, rtol=0)
+    # The fine-tuned model streams, and streaming equals its predict.
+    stream = est.stream()
+    streamed = np.concatenate([stream.process(low[0]), stream.flush()])
+    np.testing.assert_allclose(streamed, est.predict(low[:1])[0], atol=1e-5)
+    # The source model is untouched and still offline.
+    assert not offline.module_.causal
+    for key, value in offline.module_.state_dict().items():
+        torch.testing.assert_close(value, weights[key], atol=0, rtol=0)
 
 
 def test_offline_default_is_unchanged() -> None:

@@ -720,6 +720,7 @@ class SuperResolutionStream:
                 "the offline model reads future samples (cubic spline input, centred "
                 "convolutions, whole TFiLM blocks)."
             )
+        estimator._check_layout()
         self.estimator = estimator
         self.ratio = int(estimator.ratio_)
         self.n_channels = int(estimator.n_channels_)

@@ -105,6 +105,18 @@ ENGINE_PARAMS_DOC = """\
         ``fit``; ``history_`` goes on counting epochs."""
 
 
+def make_adam(module: torch.nn.Module, learning_rate: float, device: torch.device):
+    """Adam over ``module``'s parameters, fused into one kernel on the CPU and CUDA.
+
+    Torch's default on the CPU updates the parameters one tensor after another: for the
+    U-Nets' 74 tensors (0.66 M weights) a step took 2.7 ms against 0.6 ms fused, and for
+    the small text models' many small tensors the update was a tenth of the training
+    step. The fused update is the same algorithm, rounded in another order.
+    """
+    fused = device.type in ("cpu", "cuda")
+    return torch.optim.Adam(module.parameters(), lr=learning_rate, fused=fused)
+
+
 def document_engine_params(cls: type) -> type:
     """Class decorator: put the engine's parameters where the docstring says ``{engine}``.
 
@@ -493,7 +505,7 @@ class TorchEstimator(BaseEstimator):
     ) -> None:
         deadline = math.inf if self.max_time is None else time.perf_counter() + self.max_time
         trained = dist.wrap(module)  # DistributedDataParallel in a process group
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
+        optimizer = make_adam(module, self.learning_rate, device)
         if warm and getattr(self, "_optimizer_state", None) is not None:
             # Continue with Adam's moments, so that fitting epoch by epoch with warm_start
             # trains like one long fit.

@@ -414,6 +414,8 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
         """Train the network on interpolated ``low`` against ``high``."""
         if not self.continues_training():
             self.scale_ = self.signal_scale(high)
+        elif self._module_layout() != self._layout():
+            self._relayout_module()
         inputs = self._tensors(self.interpolate(low, high.lengths))
         targets = self._tensors(high.arrays)
         self.run_training((inputs, targets))
@@ -462,6 +464,35 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
             for a, n in zip(low.arrays, lengths, strict=True)
         ]
 
+    def _layout(self) -> tuple[bool, int]:
+        """(causal, lookahead) of the network the hyper-parameters describe."""
+        return (self._causal, int(getattr(self, "lookahead", 0)) if self._causal else 0)
+
+    def _module_layout(self) -> tuple[bool, int]:
+        """(causal, lookahead) of the fitted network."""
+        module = self.module_
+        return (bool(getattr(module, "causal", False)), int(getattr(module, "lookahead", 0)))
+
+    def _relayout_module(self) -> None:
+        """Rebuild the fitted network as ``causal`` and ``lookahead`` now say, with its
+        weights: a causal U-Net has the parameters of the offline one, so a warm-started
+        ``fit`` turns an offline model into a causal one (or changes the look-ahead) and
+        fine-tunes it."""
+        module = self.build_module()
+        module.load_state_dict(self.module_.state_dict())
+        self.module_ = module
+
+    def _check_layout(self) -> None:
+        """Refuse to predict with a network that ``causal``/``lookahead`` no longer describe."""
+        if self._module_layout() != self._layout():
+            causal, lookahead = self._module_layout()
+            raise ValueError(
+                f"The fitted network has causal={causal} and lookahead={lookahead}, but the "
+                f"parameters now say causal={self._causal} and lookahead="
+                f"{self._layout()[1]}: a change of causal or lookahead takes effect at the next "
+                "fit (with warm_start=True that fit starts from the fitted weights)."
+            )
+
     def build_module(self) -> TFiLMUNet:
         """The U-Net, from the hyper-parameters and ``n_channels_``."""
         causal = (
@@ -491,6 +522,7 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
     def predict_signals(self, low: Signals) -> list[np.ndarray]:
         """Interpolate and run the network in chunks, batched: overlapping and
         cross-faded, or with ``causal=True`` consecutive with state carried."""
+        self._check_layout()
         if self._causal:
             return self._predict_causal(low)
         chunk = int(self.chunk_length or 4 * self.patch_length)
@@ -637,7 +669,10 @@ class TFiLMSuperResolver(UNetSuperResolver):
         each TFiLM block is modulated from the blocks before it). ``predict`` runs the
         network on whole signals (those longer than ``chunk_length`` through the
         streaming engine, on the CPU), and :meth:`stream` gives the same output chunk
-        by chunk. Needs ``rnn="lstm"`` or ``"gru"``.
+        by chunk. Needs ``rnn="lstm"`` or ``"gru"``. The causal network has the
+        offline one's weights: on a fitted model, a new ``causal`` (or ``lookahead``)
+        takes effect at the next ``fit``, which with ``warm_start=True`` fine-tunes the
+        fitted weights in the new network (``predict`` refuses until then).
     causal_input : {"sinc", "lagrange"}, default="sinc"
         With ``causal=True``, the interpolation the network adds its output to:
         ``"sinc"``, a Kaiser-windowed sinc over 16 low-rate samples, 8 of them ahead
