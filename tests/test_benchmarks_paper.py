@@ -48,6 +48,10 @@ EXPECTED = {
         },
     ),
     "ablation": ({"full", "no residual", "no skip"}, {"speech r=4"}),
+    "recipe": (
+        {"shipped recipe", "learning rate 3e-3", "blocks of 64", "cubic spline"},
+        {"speech r=4, voice ru_RU_f_IvrvoiceRU"},
+    ),
 }
 QUICK_SEEDS = {"0", "1"}
 MEAN_STD = re.compile(r"-?\d+\.\d\d ± \d+\.\d\d")
