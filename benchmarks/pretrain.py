@@ -113,6 +113,7 @@ class Spec:
     lookahead: int = 0  # output samples the causal network may wait for
     causal_input: str = "sinc"  # the causal interpolation (tsfilm.streaming.causal_upsample)
     learning_rate: float | None = None  # None: NETWORK's
+    init: str | None = None  # a shipped model whose weights training starts from
 
     @property
     def rate_in(self) -> int:
@@ -121,8 +122,11 @@ class Spec:
 
 SPECS = {s.name: s for s in (Spec("speech-r4", "speech", 4), Spec("speech-r2", "speech", 2))}
 SPECS["piano-r4"] = Spec("piano-r4", "piano", 4)
-#: 8 kHz telephony to 16 kHz, live: 2 ms of look-ahead (32 output samples).
-SPECS["speech-r2-causal"] = Spec("speech-r2-causal", "speech", 2, causal=True, lookahead=32)
+#: 8 kHz telephony to 16 kHz, live: 2 ms of look-ahead (32 output samples), fine-tuned from
+#: the offline speech-r2 (a causal U-Net has the offline one's weights).
+SPECS["speech-r2-causal"] = Spec(
+    "speech-r2-causal", "speech", 2, causal=True, lookahead=32, init="speech-r2"
+)
 
 
 @dataclass
@@ -215,6 +219,8 @@ def build(name: str, spec: Spec, args: argparse.Namespace):
         network.update(causal=True, lookahead=spec.lookahead, causal_input=spec.causal_input)
     if spec.learning_rate is not None and not args.quick:
         network["learning_rate"] = spec.learning_rate
+    if getattr(args, "learning_rate", None) is not None:
+        network["learning_rate"] = args.learning_rate
     return make_model(
         name,
         task="super_resolution",
@@ -264,6 +270,9 @@ def train_tfilm(spec: Spec, data: Data, args: argparse.Namespace, run: Run):
     est = run.resume() if args.resume else None
     if est is None:
         est = build("tfilm", spec, args)
+        if spec.init is not None and not args.quick:  # --quick trains a smaller network
+            est = start_from(spec.init, est, args)
+            _say(f"{spec.name}: starting from the weights of {spec.init}")
         run.state = {"trained_seconds": 0.0, "chunks": [], "best_valid": None}
     else:
         est.set_params(warm_start=True, verbose=int(args.verbose), n_threads=1)
@@ -297,17 +306,36 @@ def train_tfilm(spec: Spec, data: Data, args: argparse.Namespace, run: Run):
     return tsfilm.load(run.best)
 
 
+def shipped_path(name: str, args: argparse.Namespace) -> Path | None:
+    """The model file of a shipped model: in ``--out``, else the installed package's."""
+    path = args.out / f"{name}.tsfilm"
+    if path.is_file():
+        return path
+    from tsfilm import pretrained
+
+    return pretrained.model_path(name) if name in pretrained.NAMES else None
+
+
+def start_from(name: str, est, args: argparse.Namespace):
+    """``est``'s settings on the weights of the shipped model ``name`` (same network):
+    the first warm-started ``fit`` rebuilds it as ``est``'s (causal) network and trains
+    on from there, with a fresh optimizer."""
+    path = shipped_path(name, args)
+    if path is None:
+        raise FileNotFoundError(f"{name}.tsfilm is neither in {args.out} nor in the package")
+    source = tsfilm.load(path)
+    source.set_params(**est.get_params())
+    source._optimizer_state = None
+    return source
+
+
 def offline_reference(spec: Spec, data: Data, args: argparse.Namespace) -> dict | None:
     """Test metrics of the offline model of a causal spec's ratio (from ``--out``, else the
     installed package), or None when there is none."""
     name = f"{spec.data}-r{spec.ratio}"
-    path = args.out / f"{name}.tsfilm"
-    if not path.is_file():
-        from tsfilm import pretrained
-
-        if name not in pretrained.NAMES:
-            return None
-        path = pretrained.model_path(name)
+    path = shipped_path(name, args)
+    if path is None:
+        return None
     est = tsfilm.load(path)
     est.set_params(n_threads=1)
     return {"name": name, **evaluate(est.predict, spec.ratio, data.test)}
@@ -365,6 +393,13 @@ def write_card(
         if spec.causal
         else "the cubic-spline interpolation"
     )
+    start = (
+        f"Training starts from the weights of the shipped `{training['init']}` (the causal "
+        "network has the offline one's parameters; `warm_start=True` after `set_params("
+        "causal=True)` rebuilds it with them), with a fresh optimizer. "
+        if "init" in training
+        else ""
+    )
     text = f"""---
 {front}
 ---
@@ -388,7 +423,7 @@ low-pass filtered and decimated as `tsfilm.preprocessing.degrade(x, {spec.ratio}
 
     {command}
 
-{training["seconds"]:.0f} s of training on one thread of an {training["cpu"]} CPU. The
+{start}{training["seconds"]:.0f} s of training on one thread of an {training["cpu"]} CPU. The
 checkpoint kept is the one after {training["best_seconds"]:.0f} s (best validation SNR),
 {training["epochs"]} engine epochs (each chunk's epoch ends when its time is up, before a full
 pass over the data). tsfilm {training["tsfilm"]}, torch {training["torch"]}. Hyper-parameters:
@@ -472,6 +507,10 @@ def pretrain(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
                 f" It keeps {100 * kept:.0f} % of the offline model's SNR gain over the spline "
                 f"({tfilm_test['snr'] - spline_test['snr']:+.2f} dB against {gain:+.2f} dB)."
             )
+    # The epochs of the shipped model this one started from are not this training's.
+    start_epochs = 0
+    if spec.init is not None and not args.quick:
+        start_epochs = int(tsfilm.load(shipped_path(spec.init, args)).n_epochs_)
     # Shipped: the best checkpoint, with engine settings for prediction and fine-tuning.
     est.set_params(**SHIPPED_ENGINE)
     model_path = out / f"{spec.name}.tsfilm"
@@ -490,13 +529,14 @@ def pretrain(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
         "training": {
             "seconds": round(state["trained_seconds"], 1),
             "best_seconds": round(state["best_valid"]["seconds"], 1),
-            "epochs": int(est.n_epochs_),
+            "epochs": int(est.n_epochs_) - start_epochs,
             "parameters": int(sum(p.numel() for p in est.module_.parameters())),
             "threads": 1,
             "cpu": _cpu(),
             "tsfilm": tsfilm.__version__,
             "torch": __import__("torch").__version__,
             "network": network,
+            **({"init": spec.init} if start_epochs else {}),
         },
         "conv_note": conv_note,
     }
@@ -517,6 +557,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per model")
     parser.add_argument("--conv-minutes", type=float, default=None, help="default: --minutes")
     parser.add_argument("--chunk-minutes", type=float, default=5.0, help="between checkpoints")
+    lr_help = "Adam's learning rate (default: the model's, 1e-3)"
+    parser.add_argument("--learning-rate", type=float, default=None, help=lr_help)
     parser.add_argument("--out", type=Path, default=Path("tsfilm/pretrained"))
     parser.add_argument("--work", type=Path, default=None, help="checkpoints (default: cache)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoints")
@@ -542,6 +584,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             else []
         )
         line += ["--chunk-minutes", f"{args.chunk_minutes:g}"] if args.chunk_minutes != 5.0 else []
+        if args.learning_rate is not None:
+            line += ["--learning-rate", f"{args.learning_rate:g}"]
         return line + (["--quick"] if args.quick else []) + ["--out", out_arg]
 
     args.argv_for = argv_for
