@@ -39,8 +39,9 @@ common):
 ``recipe``
     Not in the paper: the training recipe, one change at a time against the shipped one
     (learning rate, patch length and batch size, TFiLM block length, dropout, depth,
-    width, GRU, scale-only modulation), TFiLM at r = 4 trained on two of the training
-    voices and scored on the third, so that the choice never sees the test voice.
+    width, GRU, scale-only modulation, a multi-resolution STFT loss term), TFiLM at
+    r = 4 trained on two of the training voices and scored on the third, so that the
+    choice never sees the test voice.
 
 Data (nothing is downloaded), as in ``benchmarks/pretrain.py``: speech is the Debian
 Asterisk prompts at 16 kHz, training voices en_US_f_Allison, fr_CA_f_June and
@@ -294,6 +295,7 @@ class Trained:
     seconds: float
     epochs: int
     params: int
+    tag: str | None = None  # where --resume finds it (and its scores)
 
 
 @dataclass
@@ -428,7 +430,7 @@ def train(
     model_file = ctx.saved(tag, ".tsfilm")
     if record is not None and model_file.is_file():
         est = tsfilm.load(model_file)
-        trained = Trained(est, record["seconds"], record["epochs"], record["params"])
+        trained = Trained(est, record["seconds"], record["epochs"], record["params"], tag)
         ctx.models[key] = trained
         log(f"reusing {tag} (--resume)")
         return trained
@@ -440,6 +442,7 @@ def train(
     est.fit(low, high)
     seconds = time.perf_counter() - start
     trained = Trained(est, seconds, int(getattr(est, "n_epochs_", 0)), _parameters(est))
+    trained.tag = tag if name != "spline" else None
     if name != "dnn":  # the U-Nets are reused by other experiments; the DNN never is
         ctx.models[key] = trained
     if name != "spline":  # for a later --resume
@@ -480,7 +483,18 @@ def result(
     key = (name, data, ratio, seed, train_lowpass, tuple(sorted(extra.items())), test)
     key += (test_lowpass,)
     if key not in ctx.scores:
-        ctx.scores[key] = evaluate(trained.est, ratio, ctx.split(test).test, test_lowpass)
+        # Scores are saved with the model: a --resume run need not predict again.
+        record = ctx.load_saved(trained.tag) if trained.tag else None
+        scored = f"{test}, lowpass={test_lowpass}"
+        if record is not None and scored in record.get("scores", {}):
+            ctx.scores[key] = record["scores"][scored]
+        else:
+            ctx.scores[key] = evaluate(trained.est, ratio, ctx.split(test).test, test_lowpass)
+            if trained.tag:
+                record = json.loads(ctx.saved(trained.tag, ".json").read_text())
+                record.pop("settings", None)
+                record.setdefault("scores", {})[scored] = ctx.scores[key]
+                ctx.save_record(trained.tag, record)
     return {
         "experiment": experiment,
         "setting": setting,
@@ -1085,6 +1099,8 @@ RECIPE: dict[str, dict[str, Any]] = {
     "width 0.5": {"width": 0.5},
     "GRU": {"rnn": "gru"},
     "scale-only modulation": {"modulation": "scale"},
+    "STFT loss, weight 0.1": {"stft_weight": 0.1},
+    "STFT loss, weight 1": {"stft_weight": 1.0},
 }
 QUICK_RECIPE = ("shipped recipe", "learning rate 3e-3", "blocks of 64")
 
@@ -1092,6 +1108,8 @@ QUICK_RECIPE = ("shipped recipe", "learning rate 3e-3", "blocks of 64")
 def run_recipe(ctx: Context) -> None:
     """One change at a time against the shipped recipe, scored on a validation voice."""
     names = QUICK_RECIPE if ctx.args.quick else tuple(RECIPE)
+    part, parts = ctx.args.recipe_part
+    names = names[part - 1 :: parts]
     ratio, setting = 4, f"speech r=4, voice {RECIPE_VALID}"
     rows = []
     for seed in ctx.seeds:
@@ -1175,9 +1193,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--out", type=Path, default=Path("paper-results"))
     parser.add_argument("--quick", action="store_true", help="tiny network and data, seconds")
+    part_help = (
+        "K/N: train only every N-th recipe variant from the K-th (parallel processes, one "
+        "thread each, then one run of all with --resume for the whole table)"
+    )
+    parser.add_argument("--recipe-part", default="1/1", help=part_help)
     resume_help = "reuse the models (and ablation curves) a run with the same settings saved"
     parser.add_argument("--resume", action="store_true", help=resume_help)
     args = parser.parse_args(argv)
+    try:
+        part, parts = (int(v) for v in args.recipe_part.split("/"))
+    except ValueError:
+        parser.error(f"--recipe-part must be K/N, got {args.recipe_part!r}")
+    if not 1 <= part <= parts:
+        parser.error(f"--recipe-part {args.recipe_part}: K must be between 1 and N")
+    args.recipe_part = (part, parts)
     if "all" in args.experiment:
         args.experiment = list(EXPERIMENTS)
     args.experiment = _ordered(args.experiment)

@@ -111,6 +111,12 @@ def test_seeds_and_experiments_on_the_command_line() -> None:
     assert paper.parse_args(["--experiment", "sr", "--quick"]).seed_list == [0, 1]
     with pytest.raises(SystemExit):
         paper.parse_args(["--experiment", "sr", "--seeds", "2"])  # 3 seeds unless --quick
+    assert paper.parse_args(["--experiment", "recipe"]).recipe_part == (1, 1)
+    part = paper.parse_args(["--experiment", "recipe", "--recipe-part", "2/3"]).recipe_part
+    assert part == (2, 3)
+    for bad in ("3/2", "0/2", "half"):
+        with pytest.raises(SystemExit):
+            paper.parse_args(["--experiment", "recipe", "--recipe-part", bad])
 
 
 @pytest.mark.slow

@@ -342,6 +342,9 @@ class ConvSuperResolver(UNetSuperResolver):
         Cap on the filters of a block.
     skip, residual : bool, default=True
         U-Net skip connections and the additive residual.
+    stft_weight : float, default=0.0
+        Weight of the multi-resolution STFT loss added to the RMSE, as in
+        :class:`tsfilm.TFiLMSuperResolver`.
     dropout : float, default=0.5
         Dropout rate of every block.
     chunk_length : int or None, default=None
@@ -384,6 +387,7 @@ class ConvSuperResolver(UNetSuperResolver):
         max_filters: int = 512,
         skip: bool = True,
         residual: bool = True,
+        stft_weight: float = 0.0,
         dropout: float = 0.5,
         chunk_length: int | None = None,
         sample_rate: int | None = None,
@@ -408,6 +412,7 @@ class ConvSuperResolver(UNetSuperResolver):
         self.max_filters = max_filters
         self.skip = skip
         self.residual = residual
+        self.stft_weight = stft_weight
         self.dropout = dropout
         self.chunk_length = chunk_length
         self.sample_rate = sample_rate

@@ -222,3 +222,49 @@ def test_chunk_spline_matches_whole_signal_spline(fitted):
         np.testing.assert_allclose(
             fitted._spline_span(x, start, stop), whole[:, start:stop], atol=1e-5
         )
+
+
+# ---------------------------------------------------------------------- STFT loss
+def test_stft_loss_is_zero_at_the_target_and_grows_with_the_error():
+    import torch
+
+    from tsfilm.estimators.super_resolution import multi_resolution_stft_loss
+
+    y = torch.from_numpy(_signals(n=3, length=4096))[:, None]
+    assert float(multi_resolution_stft_loss(y, y)) == 0.0
+    noise = torch.randn(y.shape, generator=torch.Generator().manual_seed(0))
+    small, large = (float(multi_resolution_stft_loss(y + a * noise, y)) for a in (0.01, 0.1))
+    assert 0 < small < large
+    # Only the FFT sizes that fit: none for a short patch, and the loss is then 0.
+    short = y[..., :256]
+    assert float(multi_resolution_stft_loss(short + 0.1 * noise[..., :256], short)) == 0.0
+
+
+def test_stft_weight_adds_the_stft_term_to_the_rmse():
+    import torch
+
+    from tsfilm.estimators.super_resolution import multi_resolution_stft_loss
+
+    est = TFiLMSuperResolver(ratio=2, **{**TINY, "patch_length": 1024}).fit(_signals(length=1024))
+    module = est.module_
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(2, 1, 1024, generator=g), torch.randn(2, 1, 1024, generator=g)
+    with torch.no_grad():
+        plain = est.compute_loss(module, (x, y))
+        rmse = torch.sqrt(torch.mean((module(x) - y) ** 2, dim=(1, 2)) + 1e-6).mean()
+        est.set_params(stft_weight=0.5)
+        weighted = est.compute_loss(module, (x, y))
+        stft = multi_resolution_stft_loss(module(x), y)
+    torch.testing.assert_close(plain, rmse)
+    torch.testing.assert_close(weighted, rmse + 0.5 * stft)
+
+
+def test_stft_weight_trains_reproducibly_and_refuses_negative_weights():
+    X = _signals(n=4, length=1024)
+    params = {**TINY, "patch_length": 1024, "stft_weight": 0.1, "random_state": 3}
+    a = TFiLMSuperResolver(ratio=2, **params).fit(X)
+    b = TFiLMSuperResolver(ratio=2, **params).fit(X)
+    np.testing.assert_array_equal(a.predict(X[:, ::2]), b.predict(X[:, ::2]))
+    assert all(np.isfinite(h["train_loss"]) for h in a.history_)
+    with pytest.raises(ValueError, match="stft_weight"):
+        TFiLMSuperResolver(ratio=2, **{**params, "stft_weight": -1.0}).fit(X)

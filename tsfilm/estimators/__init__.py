@@ -38,6 +38,7 @@ from tsfilm.estimators.super_resolution import (
     SuperResolverMixin,
     TFiLMSuperResolver,
     UNetSuperResolver,
+    multi_resolution_stft_loss,
 )
 from tsfilm.estimators.text import TextInputMixin, TFiLMTextClassifier
 
@@ -64,6 +65,7 @@ __all__ = [
     "grid_windows",
     "is_main_process",
     "local_fit",
+    "multi_resolution_stft_loss",
     "random_windows",
     "resolve_precision",
     "smallcnn_kwargs",
