@@ -70,6 +70,7 @@ import argparse
 import csv
 import json
 import math
+import platform
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -323,6 +324,8 @@ class Context:
             "threads": a.threads,
             "quick": a.quick,
             "data": [a.max_files, a.max_test_files, a.piano_pieces, a.piano_seconds],
+            # Budgets are wall-clock: models trained on another CPU are not comparable.
+            "cpu": _machine(),
         }
 
     def saved(self, tag: str, suffix: str) -> Path:
@@ -356,6 +359,22 @@ class Context:
                 self.data[name] = load_piano_split(a.piano_pieces, a.piano_seconds)
             log(self.data[name].description)
         return self.data[name]
+
+
+def _machine() -> str:
+    """The CPU's model name and vector extensions (one name covers several generations)."""
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                name = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    wide = sorted(f for f in flags if f.startswith(("avx512", "amx")) or f == "avx2")
+    return " ".join([name, *wide])
 
 
 def log(message: str) -> None:
