@@ -119,18 +119,18 @@ def test_seeds_and_experiments_on_the_command_line() -> None:
             paper.parse_args(["--experiment", "recipe", "--recipe-part", bad])
 
 
+def run_script(*argv: str) -> subprocess.CompletedProcess:
+    """benchmarks/paper.py with ``argv`` on one thread; it must succeed."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, str(SCRIPT), *argv]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    return done
+
+
 @pytest.mark.slow
 def test_quick_run_of_every_experiment(tmp_path: Path) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--experiment", "all", "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        env=env,
-    )
-    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    run_script("--experiment", "all", "--quick", "--out", str(tmp_path))
     for name, (models, settings) in EXPECTED.items():
         rows = read_csv(tmp_path / f"{name}.csv")
         assert {r["model"] for r in rows} == models, name
@@ -173,16 +173,8 @@ def test_quick_run_of_every_experiment(tmp_path: Path) -> None:
         return [{**r, "train_seconds": "-"} if r["model"] == "cubic spline" else r for r in rows]
 
     first = {name: scored(name) for name in ("sr", "ablation")}
-    rerun = ["--experiment", "sr", "ablation", "--quick", "--resume", "--out", str(tmp_path)]
-    again = subprocess.run(
-        [sys.executable, str(SCRIPT), *rerun],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env=env,
-    )
-    assert again.returncode == 0, (again.stdout[-3000:], again.stderr[-3000:])
+    out = ["--out", str(tmp_path)]
+    again = run_script("--experiment", "sr", "ablation", "--quick", "--resume", *out)
     assert "reusing" in again.stdout and "trained" not in again.stdout, again.stdout[-3000:]
     for name, rows in first.items():
         assert scored(name) == rows, name
