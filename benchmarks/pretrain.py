@@ -277,6 +277,8 @@ def train_tfilm(spec: Spec, data: Data, args: argparse.Namespace, run: Run):
     else:
         est.set_params(warm_start=True, verbose=int(args.verbose), n_threads=1)
         _say(f"{spec.name}: resuming after {run.state['trained_seconds']:.0f} s of training")
+        if run.state["trained_seconds"] < budget - 1:  # model files hold no optimizer state
+            run.state.setdefault("resumed", []).append(round(run.state["trained_seconds"], 1))
     while run.state["trained_seconds"] < budget - 1:
         done = run.state["trained_seconds"]
         chunk = min(args.chunk_minutes * 60, budget - done)
@@ -400,6 +402,12 @@ def write_card(
         if "init" in training
         else ""
     )
+    if training.get("resumed_after"):
+        after = ", ".join(f"{t:.0f}" for t in training["resumed_after"])
+        start += (
+            f"The run was stopped and resumed (`--resume`) after {after} s; Adam's moments "
+            "start again at a resume, as model files do not hold them. "
+        )
     text = f"""---
 {front}
 ---
@@ -529,6 +537,7 @@ def pretrain(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
         "training": {
             "seconds": round(state["trained_seconds"], 1),
             "best_seconds": round(state["best_valid"]["seconds"], 1),
+            **({"resumed_after": state["resumed"]} if state.get("resumed") else {}),
             "epochs": int(est.n_epochs_) - start_epochs,
             "parameters": int(sum(p.numel() for p in est.module_.parameters())),
             "threads": 1,
