@@ -352,6 +352,7 @@ def test_pretrain_quick_writes_a_model_and_its_card(tmp_path):
         assert resumed["chunks"][: len(state["chunks"])] == state["chunks"]
         assert len(resumed["chunks"]) > len(state["chunks"]) and resumed["trained_seconds"] >= 5.5
         assert resumed["chunks"][-1]["epochs"] > state["chunks"][-1]["epochs"]
+        assert resumed["resumed"] == [round(state["trained_seconds"], 1)]
     finally:
         del sys.modules["pretrain"]
     model = tsfilm.load(tmp_path / "out" / "speech-r4.tsfilm")
@@ -363,5 +364,33 @@ def test_pretrain_quick_writes_a_model_and_its_card(tmp_path):
     assert {"tfilm", "spline", "conv"} <= set(meta["metrics"])
     assert "python benchmarks/pretrain.py --model speech-r4" in text and "--quick" in text
     assert "it_IT_m_Carlo" in text and "CC-BY-3.0" in text
+    assert "resumed (`--resume`) after" in text and meta["training"]["resumed_after"]
     # The checkpoints let an interrupted run continue.
     assert (tmp_path / "work" / "speech-r4-quick.last.tsfilm").is_file()
+
+
+def test_pretrain_starts_the_causal_model_from_the_offline_one(tmp_path):
+    """speech-r2-causal trains on from speech-r2's weights, rebuilt as a causal network."""
+    spec = importlib.util.spec_from_file_location("pretrain", ROOT / "benchmarks" / "pretrain.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["pretrain"] = module
+    try:
+        spec.loader.exec_module(module)
+        causal = module.SPECS["speech-r2-causal"]
+        args = module.parse_args(["--model", causal.name, "--out", str(tmp_path)])
+        est = module.start_from(causal.init, module.build("tfilm", causal, args), args)
+    finally:
+        del sys.modules["pretrain"]
+    offline = pretrained.load("speech-r2")
+    weights = {k: v.clone() for k, v in offline.module_.state_dict().items()}
+    assert est.causal and est.lookahead == causal.lookahead and est.warm_start
+    est.set_params(max_time=None, max_epochs=1, learning_rate=1e-12, verbose=0)
+    high = [_tone(0.6, 16000)[0] * (k + 1) / 3 for k in range(3)]
+    est.fit([x[::2] for x in high], high)
+    assert est.module_.causal and est.module_.lookahead == causal.lookahead
+    for key, value in est.module_.state_dict().items():
+        np.testing.assert_allclose(value.numpy(), weights[key].numpy(), atol=1e-6)
+    stream = est.stream()
+    low = high[0][::2]
+    parts = [stream.process(low[:777]), stream.process(low[777:]), stream.flush()]
+    np.testing.assert_allclose(np.concatenate(parts), est.upsample(low), atol=1e-4)
