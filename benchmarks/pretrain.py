@@ -231,7 +231,7 @@ def build(name: str, spec: Spec, args: argparse.Namespace):
         patience=None,
         validation_fraction=0.0,
         n_threads=1,
-        random_state=0,
+        random_state=int(getattr(args, "seed", 0)),
         verbose=int(args.verbose),
         warm_start=True,
         **network,
@@ -435,7 +435,7 @@ low-pass filtered and decimated as `tsfilm.preprocessing.degrade(x, {spec.ratio}
 checkpoint kept is the one after {training["best_seconds"]:.0f} s (best validation SNR),
 {training["epochs"]} engine epochs (each chunk's epoch ends when its time is up, before a full
 pass over the data). tsfilm {training["tsfilm"]}, torch {training["torch"]}. Hyper-parameters:
-`{json.dumps(training["network"])}`, `random_state=0`, `lowpass=True`.
+`{json.dumps(training["network"])}`, `random_state={training.get("seed", 0)}`, `lowpass=True`.
 The file stores fine-tuning defaults for the engine (`max_epochs=20`, `learning_rate=3e-4`,
 `warm_start=False`, `n_threads="auto"`).
 
@@ -546,6 +546,7 @@ def pretrain(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
             "torch": __import__("torch").__version__,
             "network": network,
             **({"init": spec.init} if start_epochs else {}),
+            **({"seed": args.seed} if args.seed else {}),
         },
         "conv_note": conv_note,
     }
@@ -566,6 +567,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per model")
     parser.add_argument("--conv-minutes", type=float, default=None, help="default: --minutes")
     parser.add_argument("--chunk-minutes", type=float, default=5.0, help="between checkpoints")
+    parser.add_argument("--seed", type=int, default=0, help="random_state of the networks")
     lr_help = "Adam's learning rate (default: the model's, 1e-3)"
     parser.add_argument("--learning-rate", type=float, default=None, help=lr_help)
     parser.add_argument("--out", type=Path, default=Path("tsfilm/pretrained"))
@@ -595,6 +597,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         line += ["--chunk-minutes", f"{args.chunk_minutes:g}"] if args.chunk_minutes != 5.0 else []
         if args.learning_rate is not None:
             line += ["--learning-rate", f"{args.learning_rate:g}"]
+        line += ["--seed", str(args.seed)] if args.seed else []
         return line + (["--quick"] if args.quick else []) + ["--out", out_arg]
 
     args.argv_for = argv_for
