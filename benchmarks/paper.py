@@ -70,6 +70,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -326,6 +327,7 @@ class Context:
             "data": [a.max_files, a.max_test_files, a.piano_pieces, a.piano_seconds],
             # Budgets are wall-clock: models trained on another CPU are not comparable.
             "cpu": _machine(),
+            "versions": _versions(),
         }
 
     def saved(self, tag: str, suffix: str) -> Path:
@@ -343,7 +345,7 @@ class Context:
     def save_record(self, tag: str, record: dict[str, Any]) -> None:
         path = self.saved(tag, ".json")
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.saved(tag, ".json.tmp")
+        tmp = self.saved(tag, f".json.{os.getpid()}.tmp")  # processes may share runs/
         tmp.write_text(json.dumps({**record, "settings": self.settings}, indent=1))
         tmp.replace(path)
 
@@ -375,6 +377,14 @@ def _machine() -> str:
         pass
     wide = sorted(f for f in flags if f.startswith(("avx512", "amx")) or f == "avx2")
     return " ".join([name, *wide])
+
+
+def _versions() -> list[str]:
+    import torch
+
+    import tsfilm
+
+    return [tsfilm.__version__, torch.__version__]
 
 
 def log(message: str) -> None:
@@ -1156,6 +1166,9 @@ def run_recipe(ctx: Context) -> None:
         "the test voice.",
         (RECIPE_DATA,),
     )
+    if (part, parts) != (1, 1):
+        log(f"recipe part {part}/{parts} trained; run it whole with --resume for the table")
+        return
     md += ["## Results", "", *results_table(rows), "", "## The shipped recipe against each", ""]
     md += comparison_table(rows, "shipped recipe")
     write_outputs(ctx, "recipe", rows, md)
@@ -1227,6 +1240,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not 1 <= part <= parts:
         parser.error(f"--recipe-part {args.recipe_part}: K must be between 1 and N")
     args.recipe_part = (part, parts)
+    if parts > 1 and args.experiment != ["recipe"]:
+        parser.error("--recipe-part splits --experiment recipe alone")
     if "all" in args.experiment:
         args.experiment = list(EXPERIMENTS)
     args.experiment = _ordered(args.experiment)

@@ -270,11 +270,23 @@ def train_tfilm(spec: Spec, data: Data, args: argparse.Namespace, run: Run):
     est = run.resume() if args.resume else None
     if est is None:
         est = build("tfilm", spec, args)
+        run.state = {"trained_seconds": 0.0, "chunks": [], "best_valid": None}
+        run.state["settings"] = {"seed": est.random_state, "learning_rate": est.learning_rate}
         if spec.init is not None and not args.quick:  # --quick trains a smaller network
             est = start_from(spec.init, est, args)
+            run.state["init"] = {"name": spec.init, "epochs": int(est.n_epochs_)}
             _say(f"{spec.name}: starting from the weights of {spec.init}")
-        run.state = {"trained_seconds": 0.0, "chunks": [], "best_valid": None}
     else:
+        wanted = build("tfilm", spec, args)
+        saved = run.state.get("settings")
+        if saved is not None and saved != {
+            "seed": wanted.random_state,
+            "learning_rate": wanted.learning_rate,
+        }:
+            raise SystemExit(
+                f"{spec.name}: --resume with other settings than the run in {args.work} "
+                f"({saved}); give the same --seed and --learning-rate, or another --work."
+            )
         est.set_params(warm_start=True, verbose=int(args.verbose), n_threads=1)
         _say(f"{spec.name}: resuming after {run.state['trained_seconds']:.0f} s of training")
         if run.state["trained_seconds"] < budget - 1:  # model files hold no optimizer state
@@ -516,9 +528,12 @@ def pretrain(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
                 f"({tfilm_test['snr'] - spline_test['snr']:+.2f} dB against {gain:+.2f} dB)."
             )
     # The epochs of the shipped model this one started from are not this training's.
-    start_epochs = 0
-    if spec.init is not None and not args.quick:
-        start_epochs = int(tsfilm.load(shipped_path(spec.init, args)).n_epochs_)
+    init = state.get("init")
+    if init is None and spec.init is not None and not args.quick:  # runs from before
+        source = tsfilm.load(shipped_path(spec.init, args))
+        init = {"name": spec.init, "epochs": int(source.n_epochs_)}
+    start_epochs = init["epochs"] if init else 0
+    learning_rate = est.learning_rate
     # Shipped: the best checkpoint, with engine settings for prediction and fine-tuning.
     est.set_params(**SHIPPED_ENGINE)
     model_path = out / f"{spec.name}.tsfilm"
@@ -544,8 +559,8 @@ def pretrain(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
             "cpu": _cpu(),
             "tsfilm": tsfilm.__version__,
             "torch": __import__("torch").__version__,
-            "network": network,
-            **({"init": spec.init} if start_epochs else {}),
+            "network": {**network, "learning_rate": learning_rate},
+            **({"init": init["name"]} if init else {}),
             **({"seed": args.seed} if args.seed else {}),
         },
         "conv_note": conv_note,

@@ -117,6 +117,8 @@ def test_seeds_and_experiments_on_the_command_line() -> None:
     for bad in ("3/2", "0/2", "half"):
         with pytest.raises(SystemExit):
             paper.parse_args(["--experiment", "recipe", "--recipe-part", bad])
+    with pytest.raises(SystemExit):  # the parts of other experiments would race
+        paper.parse_args(["--experiment", "recipe", "sr", "--recipe-part", "1/2"])
 
 
 def run_script(*argv: str) -> subprocess.CompletedProcess:
@@ -166,8 +168,8 @@ def test_quick_run_of_every_experiment(tmp_path: Path) -> None:
         data = (tmp_path / figure).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5000, figure
 
-    # --resume reuses every trained model and ablation curve: nothing trains again, and
-    # the reloaded models score exactly as before.
+    # --resume reuses every trained model, its scores and the ablation curves: nothing
+    # trains again and the tables are those of the first run.
     def scored(name: str) -> list[dict[str, str]]:  # the spline's fit time is a new timing
         rows = read_csv(tmp_path / f"{name}.csv")
         return [{**r, "train_seconds": "-"} if r["model"] == "cubic spline" else r for r in rows]

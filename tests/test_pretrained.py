@@ -353,6 +353,9 @@ def test_pretrain_quick_writes_a_model_and_its_card(tmp_path):
         assert len(resumed["chunks"]) > len(state["chunks"]) and resumed["trained_seconds"] >= 5.5
         assert resumed["chunks"][-1]["epochs"] > state["chunks"][-1]["epochs"]
         assert resumed["resumed"] == [round(state["trained_seconds"], 1)]
+        # A resume with other settings than the run's is refused.
+        with pytest.raises(SystemExit, match="other settings"):
+            module.main([*argv, "--minutes", "0.2", "--resume", "--seed", "5"])
     finally:
         del sys.modules["pretrain"]
     model = tsfilm.load(tmp_path / "out" / "speech-r4.tsfilm")

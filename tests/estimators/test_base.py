@@ -378,3 +378,28 @@ def test_the_speedup_measurement_leaves_the_global_rng_alone():
     bfloat16_speedup.cache_clear()
     assert bfloat16_speedup() > 0
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_adam_is_fused_and_a_saved_state_takes_the_new_kernel_choice():
+    import copy
+
+    import torch
+
+    from tsfilm.estimators._base import _load_optimizer_state, make_adam
+
+    module = torch.nn.Linear(3, 2)
+    fused = make_adam(module, 1e-3, torch.device("cpu"))
+    assert fused.defaults["fused"] is True
+    # A state saved by torch's default optimizer (as pickles written before) loads into
+    # the fused one and keeps its moments.
+    plain = torch.optim.Adam(module.parameters(), lr=1e-3)
+    module(torch.randn(4, 3)).sum().backward()
+    plain.step()
+    saved = copy.deepcopy(plain.state_dict())
+    _load_optimizer_state(fused, saved)
+    assert all(g["fused"] is True and g["foreach"] is None for g in fused.param_groups)
+    torch.testing.assert_close(
+        fused.state_dict()["state"][0]["exp_avg"], saved["state"][0]["exp_avg"]
+    )
+    fused.step()
+    assert saved["param_groups"][0]["fused"] is None  # the saved state is left as it was

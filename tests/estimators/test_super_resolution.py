@@ -235,9 +235,15 @@ def test_stft_loss_is_zero_at_the_target_and_grows_with_the_error():
     noise = torch.randn(y.shape, generator=torch.Generator().manual_seed(0))
     small, large = (float(multi_resolution_stft_loss(y + a * noise, y)) for a in (0.01, 0.1))
     assert 0 < small < large
-    # Only the FFT sizes that fit: none for a short patch, and the loss is then 0.
-    short = y[..., :256]
-    assert float(multi_resolution_stft_loss(short + 0.1 * noise[..., :256], short)) == 0.0
+    # A silent example does not blow the loss up (norms over the whole batch).
+    silent = torch.cat([y, torch.zeros_like(y[:1])])
+    noisy = silent + 0.01 * torch.randn(silent.shape, generator=torch.Generator().manual_seed(2))
+    assert float(multi_resolution_stft_loss(noisy, silent)) < 20
+    # Only the FFT sizes that fit; a signal shorter than all of them is refused.
+    with pytest.raises(ValueError, match="at least 512 samples"):
+        multi_resolution_stft_loss(y[..., :256], y[..., :256])
+    with pytest.raises(ValueError, match="of one shape"):
+        multi_resolution_stft_loss(y, y[..., :2048])
 
 
 def test_stft_weight_adds_the_stft_term_to_the_rmse():

@@ -386,7 +386,7 @@ STFT_RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
 
 
 def _stft_magnitude(signal: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
-    window = torch.hann_window(n_fft, device=signal.device)
+    window = torch.hann_window(n_fft, device=signal.device, dtype=signal.dtype)
     spec = torch.stft(signal, n_fft, hop, window=window, center=False, return_complex=True)
     return spec.abs().clamp_min(1e-7)
 
@@ -399,11 +399,14 @@ def multi_resolution_stft_loss(
     """Multi-resolution STFT loss: spectral convergence plus mean absolute log-magnitude
     difference, averaged over the resolutions (Yamamoto et al., Parallel WaveGAN, 2020).
 
+    The spectral convergence takes its norms over the whole batch, as the reference
+    does, so a silent example in a batch does not blow the loss up.
+
     Parameters
     ----------
     y_hat, y : torch.Tensor of shape (N, C, T)
-        Prediction and target. An FFT size longer than ``T`` is left out (all of them
-        when ``T`` is shorter than the smallest: the loss is then 0).
+        Prediction and target, of the same shape, ``T`` at least the smallest FFT size.
+        FFT sizes longer than ``T`` are left out.
     resolutions : sequence of (int, int), default=STFT_RESOLUTIONS
         (FFT size, hop) pairs; each frame has a Hann window of the FFT size.
 
@@ -411,6 +414,11 @@ def multi_resolution_stft_loss(
     -------
     torch.Tensor
         A scalar; 0 when ``y_hat`` equals ``y``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, or ``T`` is shorter than every FFT size.
 
     Examples
     --------
@@ -422,19 +430,25 @@ def multi_resolution_stft_loss(
     >>> bool(multi_resolution_stft_loss(y + 0.1 * torch.randn_like(y), y) > 0)
     True
     """
+    if y_hat.shape != y.shape or y.ndim != 3:
+        raise ValueError(
+            "multi_resolution_stft_loss needs a prediction and a target of one shape "
+            f"(N, C, T); got {tuple(y_hat.shape)} and {tuple(y.shape)}."
+        )
     length = y.shape[-1]
+    fitting = [(n_fft, hop) for n_fft, hop in resolutions if n_fft <= length]
+    if not fitting:
+        smallest = min(n_fft for n_fft, _ in resolutions)
+        raise ValueError(
+            f"The STFT loss needs signals of at least {smallest} samples (its smallest FFT "
+            f"size); got {length}. Use longer patches (patch_length) or stft_weight=0."
+        )
     flat_hat, flat = y_hat.reshape(-1, length).float(), y.reshape(-1, length).float()
     terms = []
-    for n_fft, hop in resolutions:
-        if n_fft > length:
-            continue
+    for n_fft, hop in fitting:
         m_hat, m = _stft_magnitude(flat_hat, n_fft, hop), _stft_magnitude(flat, n_fft, hop)
-        convergence = torch.linalg.vector_norm(m - m_hat, dim=(-2, -1)) / torch.linalg.vector_norm(
-            m, dim=(-2, -1)
-        ).clamp_min(1e-7)
-        terms.append(convergence.mean() + (m.log() - m_hat.log()).abs().mean())
-    if not terms:
-        return y_hat.sum() * 0.0
+        convergence = torch.linalg.vector_norm(m - m_hat) / torch.linalg.vector_norm(m)
+        terms.append(convergence + (m.log() - m_hat.log()).abs().mean())
     return torch.stack(terms).mean()
 
 
@@ -674,7 +688,8 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
         Raises
         ------
         ValueError
-            If the model was not fitted with ``causal=True``.
+            If the model was not fitted with ``causal=True``, or ``causal`` or
+            ``lookahead`` changed since the fit.
         sklearn.exceptions.NotFittedError
             If the model is not fitted.
         """
