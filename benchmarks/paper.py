@@ -972,7 +972,8 @@ def plot_curves(curve: list[dict], spline_snr: float, n_chunks: int, path: Path)
 
 def pooled_features(est: Any, ratio: int, signals: list[np.ndarray], window: int) -> list:
     """Activations after the last TFiLM layer of each signal, mean-pooled over windows of
-    ``window`` high-rate samples: one array (n_windows, n_features) per signal."""
+    ``window`` high-rate samples: one array (n_windows, n_features) per signal, in the
+    order of ``signals`` (a signal shorter than a window gives one row)."""
     import torch
 
     from tsfilm.preprocessing import degrade, spline_upsample
@@ -989,6 +990,8 @@ def pooled_features(est: Any, ratio: int, signals: list[np.ndarray], window: int
             n = features.shape[-1] // step
             if n:
                 pooled.append(features[:, : n * step].reshape(len(features), n, step).mean(-1).T)
+            else:  # a signal shorter than a window: one point, so the list stays aligned
+                pooled.append(features.mean(-1)[None])
     return pooled
 
 

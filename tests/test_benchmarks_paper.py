@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "paper.py"
@@ -128,6 +129,22 @@ def run_script(*argv: str) -> subprocess.CompletedProcess:
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
     return done
+
+
+def test_pooled_features_stay_aligned_with_the_signals() -> None:
+    """One entry per signal, also for a signal shorter than a window (t-SNE colours each
+    signal's points by its speaker)."""
+    from tsfilm import TFiLMSuperResolver
+
+    paper = load_script()
+    t = np.arange(2048) / 2048
+    high = np.stack([np.sin(2 * np.pi * f * t) for f in (30, 50, 70, 110)]).astype(np.float32)
+    tiny = TFiLMSuperResolver.get_test_params()[0]
+    est = TFiLMSuperResolver(ratio=4, **{**tiny, "patch_length": 256}).fit(high)
+    signals = [high[0, :300], high[1], high[2, :1600]]
+    pooled = paper.pooled_features(est, 4, signals, window=512)
+    assert [p.shape[0] for p in pooled] == [1, 4, 3]  # features run at half the rate
+    assert len({p.shape[1] for p in pooled}) == 1
 
 
 @pytest.mark.slow
