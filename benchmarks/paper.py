@@ -1039,11 +1039,17 @@ def run_tsne(ctx: Context) -> None:
                     X.append(picked)
                     y += [gender] * len(picked)
             X_all, y_all = np.concatenate(X), np.array(y)
-            accuracy = knn_accuracy(X_all, y_all)
-            perplexity = min(30.0, (len(X_all) - 1) / 3)
-            embedded = TSNE(
-                n_components=2, perplexity=perplexity, init="pca", random_state=seed
-            ).fit_transform((X_all - X_all.mean(0)) / (X_all.std(0) + 1e-8))
+            if not np.ptp(X_all, axis=0).any():
+                # Every feature constant (its ReLUs never fire on these prompts): nothing
+                # to embed, and t-SNE would crash on it; gender is read at chance.
+                log(f"t-SNE: {LABELS[name]} seed {seed}: the activations are constant")
+                accuracy, embedded = 0.5, np.zeros((len(X_all), 2))
+            else:
+                accuracy = knn_accuracy(X_all, y_all)
+                perplexity = min(30.0, (len(X_all) - 1) / 3)
+                embedded = TSNE(
+                    n_components=2, perplexity=perplexity, init="pca", random_state=seed
+                ).fit_transform((X_all - X_all.mean(0)) / (X_all.std(0) + 1e-8))
             panels.append((LABELS[name], seed, embedded, y_all, accuracy))
             rows.append(
                 {

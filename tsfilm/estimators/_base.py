@@ -115,9 +115,10 @@ def make_adam(
     """Adam over ``module``'s parameters, fused into one kernel where torch can.
 
     Torch's default on the CPU updates the parameters one tensor after another: for the
-    U-Nets' 74 tensors (0.66 M weights) a step took 2.7 ms against 0.6 ms fused, and for
-    the small text models' many small tensors the update was a tenth of the training
-    step. The fused update is the same algorithm, rounded in another order.
+    U-Nets' 74 tensors (0.66 M weights) the update took 2.7 ms against 0.6 ms fused (under
+    1 % of a training step), for the 1M-parameter TFiLM text model 4.9 ms against 1.9 ms
+    (a tenth of its step). The fused update is the same algorithm, rounded in another
+    order.
 
     Parameters
     ----------
