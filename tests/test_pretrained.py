@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import re
@@ -329,6 +330,19 @@ def test_models_pretrained_lists_rates_sizes_and_snr(capsys):
 
 
 # ------------------------------------------------------------------ reproducing
+@contextlib.contextmanager
+def pretrain_script():
+    """benchmarks/pretrain.py as the module ``pretrain`` (its dataclasses look it up)."""
+    spec = importlib.util.spec_from_file_location("pretrain", ROOT / "benchmarks" / "pretrain.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["pretrain"] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules["pretrain"]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     not Path("/usr/share/asterisk/sounds/it_IT_m_Carlo").is_dir()
@@ -336,11 +350,7 @@ def test_models_pretrained_lists_rates_sizes_and_snr(capsys):
     reason="needs the Debian speech prompts and the g722 package",
 )
 def test_pretrain_quick_writes_a_model_and_its_card(tmp_path):
-    spec = importlib.util.spec_from_file_location("pretrain", ROOT / "benchmarks" / "pretrain.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pretrain"] = module
-    try:
-        spec.loader.exec_module(module)
+    with pretrain_script() as module:
         argv = ["--model", "speech-r4", "--quick", "--conv-minutes", "0.02", "--verbose", "0"]
         argv += ["--out", str(tmp_path / "out"), "--work", str(tmp_path / "work")]
         assert module.main([*argv, "--minutes", "0.05"]) == 0
@@ -356,8 +366,6 @@ def test_pretrain_quick_writes_a_model_and_its_card(tmp_path):
         # A resume with other settings than the run's is refused.
         with pytest.raises(SystemExit, match="other settings"):
             module.main([*argv, "--minutes", "0.2", "--resume", "--seed", "5"])
-    finally:
-        del sys.modules["pretrain"]
     model = tsfilm.load(tmp_path / "out" / "speech-r4.tsfilm")
     assert isinstance(model, TFiLMSuperResolver) and model.ratio_ == 4
     assert model.warm_start is False and model.max_time is None
@@ -374,16 +382,10 @@ def test_pretrain_quick_writes_a_model_and_its_card(tmp_path):
 
 def test_pretrain_starts_the_causal_model_from_the_offline_one(tmp_path):
     """speech-r2-causal trains on from speech-r2's weights, rebuilt as a causal network."""
-    spec = importlib.util.spec_from_file_location("pretrain", ROOT / "benchmarks" / "pretrain.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pretrain"] = module
-    try:
-        spec.loader.exec_module(module)
+    with pretrain_script() as module:
         causal = module.SPECS["speech-r2-causal"]
         args = module.parse_args(["--model", causal.name, "--out", str(tmp_path)])
         est = module.start_from(causal.init, module.build("tfilm", causal, args), args)
-    finally:
-        del sys.modules["pretrain"]
     offline = pretrained.load("speech-r2")
     weights = {k: v.clone() for k, v in offline.module_.state_dict().items()}
     assert est.causal and est.lookahead == causal.lookahead and est.warm_start
