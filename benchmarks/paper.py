@@ -71,7 +71,6 @@ import csv
 import json
 import math
 import os
-import platform
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -95,6 +94,7 @@ from pretrain import (  # noqa: E402
     SPEECH_TEST_FILES,
     SPEECH_TRAIN,
     VALIDATION_EVERY,
+    cpu_name,
 )
 from pretrain import evaluate as evaluate_predictions  # noqa: E402
 from super_resolution import DNN_SIZES  # noqa: E402
@@ -365,18 +365,17 @@ class Context:
 
 def _machine() -> str:
     """The CPU's model name and vector extensions (one name covers several generations)."""
-    name, flags = platform.processor() or platform.machine(), set()
+    flags: set[str] = set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                name = value.strip()
-            elif key.strip() == "flags":
+            if key.strip() == "flags":
                 flags = set(value.split())
+                break
     except OSError:
         pass
     wide = sorted(f for f in flags if f.startswith(("avx512", "amx")) or f == "avx2")
-    return " ".join([name, *wide])
+    return " ".join([cpu_name(), *wide])
 
 
 def _versions() -> list[str]:
@@ -474,12 +473,11 @@ def train(
     trained.tag = tag if name != "spline" else None
     if name != "dnn":  # the U-Nets are reused by other experiments; the DNN never is
         ctx.models[key] = trained
-    if name != "spline":  # for a later --resume
+    if name != "spline":  # saved for a later --resume
         model_file.parent.mkdir(parents=True, exist_ok=True)
         est.save(model_file)
         record = {"seconds": seconds, "epochs": trained.epochs, "params": trained.params}
         ctx.save_record(tag, record)
-    if name != "spline":
         log(f"trained {name} {extra or ''} on {data}, r={ratio}, lowpass={lowpass}, seed {seed}")
     return trained
 
@@ -1167,6 +1165,9 @@ def run_recipe(ctx: Context) -> None:
                     **extra,
                 )
             )
+    if (part, parts) != (1, 1):
+        log(f"recipe part {part}/{parts} trained; run it whole with --resume for the table")
+        return
     md = header(
         ctx,
         "Training recipe: one change at a time",
@@ -1175,9 +1176,6 @@ def run_recipe(ctx: Context) -> None:
         "the test voice.",
         (RECIPE_DATA,),
     )
-    if (part, parts) != (1, 1):
-        log(f"recipe part {part}/{parts} trained; run it whole with --resume for the table")
-        return
     md += ["## Results", "", *results_table(rows), "", "## The shipped recipe against each", ""]
     md += comparison_table(rows, "shipped recipe")
     write_outputs(ctx, "recipe", rows, md)

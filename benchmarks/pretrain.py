@@ -112,7 +112,6 @@ class Spec:
     causal: bool = False  # for streaming; compared with the offline model of its ratio
     lookahead: int = 0  # output samples the causal network may wait for
     causal_input: str = "sinc"  # the causal interpolation (tsfilm.streaming.causal_upsample)
-    learning_rate: float | None = None  # None: NETWORK's
     init: str | None = None  # a shipped model whose weights training starts from
 
     @property
@@ -217,8 +216,6 @@ def build(name: str, spec: Spec, args: argparse.Namespace):
         del network["block_length"]
     elif spec.causal:
         network.update(causal=True, lookahead=spec.lookahead, causal_input=spec.causal_input)
-    if spec.learning_rate is not None and not args.quick:
-        network["learning_rate"] = spec.learning_rate
     if getattr(args, "learning_rate", None) is not None:
         network["learning_rate"] = args.learning_rate
     return make_model(
@@ -262,6 +259,11 @@ class Run:
         tmp.replace(self.state_path)
 
 
+def _run_settings(est) -> dict[str, Any]:
+    """What a resumed run must share with the run it continues."""
+    return {"seed": est.random_state, "learning_rate": est.learning_rate}
+
+
 def train_tfilm(spec: Spec, data: Data, args: argparse.Namespace, run: Run):
     """Train in chunks until the budget is spent; return the best checkpoint's estimator."""
     budget = args.minutes * 60
@@ -271,18 +273,14 @@ def train_tfilm(spec: Spec, data: Data, args: argparse.Namespace, run: Run):
     if est is None:
         est = build("tfilm", spec, args)
         run.state = {"trained_seconds": 0.0, "chunks": [], "best_valid": None}
-        run.state["settings"] = {"seed": est.random_state, "learning_rate": est.learning_rate}
+        run.state["settings"] = _run_settings(est)
         if spec.init is not None and not args.quick:  # --quick trains a smaller network
             est = start_from(spec.init, est, args)
             run.state["init"] = {"name": spec.init, "epochs": int(est.n_epochs_)}
             _say(f"{spec.name}: starting from the weights of {spec.init}")
     else:
-        wanted = build("tfilm", spec, args)
         saved = run.state.get("settings")
-        if saved is not None and saved != {
-            "seed": wanted.random_state,
-            "learning_rate": wanted.learning_rate,
-        }:
+        if saved is not None and saved != _run_settings(build("tfilm", spec, args)):
             raise SystemExit(
                 f"{spec.name}: --resume with other settings than the run in {args.work} "
                 f"({saved}); give the same --seed and --learning-rate, or another --work."
@@ -373,7 +371,8 @@ def train_conv(spec: Spec, data: Data, args: argparse.Namespace) -> dict[str, An
     return {"seconds": seconds, "epochs": est.n_epochs_, "params": params, **test}
 
 
-def _cpu() -> str:
+def cpu_name() -> str:
+    """The CPU's model name, as /proc/cpuinfo gives it."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -556,7 +555,7 @@ def pretrain(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
             "epochs": int(est.n_epochs_) - start_epochs,
             "parameters": int(sum(p.numel() for p in est.module_.parameters())),
             "threads": 1,
-            "cpu": _cpu(),
+            "cpu": cpu_name(),
             "tsfilm": tsfilm.__version__,
             "torch": __import__("torch").__version__,
             "network": {**network, "learning_rate": learning_rate},
