@@ -61,7 +61,13 @@ def causal_est() -> TFiLMSuperResolver:
 @pytest.fixture(scope="module")
 def stereo_est() -> TFiLMSuperResolver:
     X = _signals(8).reshape(4, 2, -1)
-    params = {**TINY, "rnn": "gru", "modulation": "scale", "causal_input": "lagrange"}
+    params = {
+        **TINY,
+        "rnn": "gru",
+        "modulation": "scale",
+        "causal_input": "lagrange",
+        "up_activation": "leaky_relu",
+    }
     return _make_lively(TFiLMSuperResolver(ratio=3, causal=True, **params).fit(X))
 
 
@@ -473,6 +479,16 @@ def test_model_file_without_causal_input_loads_with_lagrange(stereo_est, tmp_pat
     low = _signals(4, 300, seed=8)[:, ::3].reshape(2, 2, -1)
     np.testing.assert_array_equal(loaded.predict(low), stereo_est.predict(low))
     assert TFiLMSuperResolver().causal_input == "sinc"
+
+
+def test_model_file_without_up_activation_loads_with_relu(causal_est, tmp_path) -> None:
+    """Model files written before ``up_activation`` existed have ReLU in the up path, and
+    load so whatever the parameter's default."""
+    loaded = _load_without(causal_est, "up_activation", tmp_path / "old.tsfilm")
+    assert loaded.up_activation == "relu"
+    assert all(type(b.activation) is torch.nn.ReLU for b in loaded.module_.up)
+    low = _signals(3, 256, seed=9)[:, ::2]
+    np.testing.assert_array_equal(loaded.predict(low), causal_est.predict(low))
 
 
 # ---------------------------------------------------------------------- PCM pipes

@@ -297,6 +297,9 @@ class ConvImputer(UNetImputer):
         U-Net skip connections, residual from the value channels.
     dropout : float, default=0.1
         Dropout rate of every block.
+    up_activation : {"relu", "leaky_relu"}, default="relu"
+        Activation of the up blocks (:class:`~tsfilm.nn.TFiLMUNet`): ReLU as in the
+        paper's code, or LeakyReLU with slope 0.2, whose units cannot die in training.
     chunk_length : int or None, default=None
         Length of the chunks ``transform`` runs the network on (``window_length_``).
     {engine}
@@ -339,6 +342,7 @@ class ConvImputer(UNetImputer):
         skip: bool = True,
         residual: bool = True,
         dropout: float = 0.1,
+        up_activation: str = "relu",
         chunk_length: int | None = None,
         max_epochs: int = 50,
         batch_size: int = 32,
@@ -363,6 +367,7 @@ class ConvImputer(UNetImputer):
         self.skip = skip
         self.residual = residual
         self.dropout = dropout
+        self.up_activation = up_activation
         self.chunk_length = chunk_length
         self.max_epochs = max_epochs
         self.batch_size = batch_size

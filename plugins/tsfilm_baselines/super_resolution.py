@@ -347,6 +347,9 @@ class ConvSuperResolver(UNetSuperResolver):
         :class:`tsfilm.TFiLMSuperResolver`.
     dropout : float, default=0.5
         Dropout rate of every block.
+    up_activation : {"relu", "leaky_relu"}, default="relu"
+        Activation of the up blocks (:class:`~tsfilm.nn.TFiLMUNet`): ReLU as in the
+        paper's code, or LeakyReLU with slope 0.2, whose units cannot die in training.
     chunk_length : int or None, default=None
         Length of the chunks ``predict`` runs the network on (``4 * patch_length``).
     sample_rate : int or None, default=None
@@ -389,6 +392,7 @@ class ConvSuperResolver(UNetSuperResolver):
         residual: bool = True,
         stft_weight: float = 0.0,
         dropout: float = 0.5,
+        up_activation: str = "relu",
         chunk_length: int | None = None,
         sample_rate: int | None = None,
         max_epochs: int = 50,
@@ -414,6 +418,7 @@ class ConvSuperResolver(UNetSuperResolver):
         self.residual = residual
         self.stft_weight = stft_weight
         self.dropout = dropout
+        self.up_activation = up_activation
         self.chunk_length = chunk_length
         self.sample_rate = sample_rate
         self.max_epochs = max_epochs

@@ -10,6 +10,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 from tsfilm.nn import TFiLM, TFiLMUNet
 from tsfilm.nn.unet import CausalConv1d
@@ -181,6 +182,7 @@ def test_forward_leaves_input_unchanged() -> None:
     [
         ({"in_channels": 1, "out_channels": 2}, ValueError, "in_channels=1"),
         ({"activation": "gelu"}, ValueError, "activation must be one of"),
+        ({"up_activation": "tanh"}, ValueError, "up_activation must be one of"),
         ({"dropout": 1.0}, ValueError, r"dropout must be a real number in \[0, 1\), got 1.0"),
         ({"dropout": "0.5"}, TypeError, "dropout must be a real number .*got str"),
         ({"width": 0}, ValueError, r"width must be a real number in \(0, inf\)"),
@@ -228,6 +230,23 @@ def test_small_network_overfits_a_few_signals() -> None:
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] / 10
+
+
+def test_up_activation_chooses_the_up_blocks_activation() -> None:
+    """The up path is ReLU by default (the paper's code); LeakyReLU on request lets a unit
+    whose input is negative still pass a gradient, and the down path is unchanged."""
+    relu = TFiLMUNet(depth=2, width=0.125)
+    leaky = TFiLMUNet(depth=2, width=0.125, up_activation="leaky_relu")
+    assert all(type(b.activation) is nn.ReLU for b in relu.up)
+    assert all(isinstance(b.activation, nn.LeakyReLU) for b in leaky.up)
+    assert all(b.activation.negative_slope == 0.2 for b in leaky.up)
+    assert all(isinstance(b.activation, nn.LeakyReLU) for b in leaky.down)
+    h = torch.full((1, 4, 3), -1.0, requires_grad=True)
+    relu.up[0].activation(h).sum().backward()
+    assert not h.grad.any()
+    h.grad = None
+    leaky.up[0].activation(h).sum().backward()
+    assert torch.all(h.grad == 0.2)
 
 
 @settings(max_examples=25, deadline=None)
@@ -357,7 +376,14 @@ def _stream(net: TFiLMUNet, x: torch.Tensor, sizes: list[int]) -> torch.Tensor:
     rnn=st.sampled_from(["lstm", "gru"]),
     modulation=st.sampled_from(["affine", "scale"]),
     switches=st.sampled_from(
-        [{}, {"skip": False}, {"residual": False}, {"tfilm": False}, {"activation": "relu"}]
+        [
+            {},
+            {"skip": False},
+            {"residual": False},
+            {"tfilm": False},
+            {"activation": "relu"},
+            {"up_activation": "leaky_relu"},
+        ]
     ),
     lookahead=st.sampled_from([0, 0, 1, 6, 40]),
 )

@@ -413,6 +413,7 @@ UNET_CONSTRAINTS: dict[str, list] = {
     "skip": ["boolean"],
     "residual": ["boolean"],
     "dropout": [StrictInterval(Real, 0, 1, closed="left")],
+    "up_activation": [StrOptions({"relu", "leaky_relu"})],
 }
 
 

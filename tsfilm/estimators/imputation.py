@@ -710,6 +710,9 @@ class UNetImputer(TorchImputer):
 
     #: U-Net arguments fixed by the class (the Conv baseline sets ``{"tfilm": False}``).
     network_defaults: ClassVar[dict[str, Any]] = {}
+    #: Parameters added after model files were first written, with the value that
+    #: reproduces a file that lacks them.
+    _legacy_params: ClassVar[dict[str, Any]] = {"up_activation": "relu"}
 
     def build_module(self) -> TFiLMUNet:
         """The U-Net: values and mask in (``2 * n_channels_``), values out."""
@@ -767,6 +770,9 @@ class TFiLMImputer(UNetImputer):
         ``tfilm=False`` is the paper's "Conv." baseline.
     dropout : float, default=0.1
         Dropout rate of every block.
+    up_activation : {"relu", "leaky_relu"}, default="relu"
+        Activation of the up blocks (:class:`~tsfilm.nn.TFiLMUNet`): ReLU as in the
+        paper's code, or LeakyReLU with slope 0.2, whose units cannot die in training.
     chunk_length : int or None, default=None
         Length of the chunks ``transform`` runs the network on; None uses the fitted
         ``window_length_``. Neighbouring chunks overlap by half and are cross-faded.
@@ -839,6 +845,7 @@ class TFiLMImputer(UNetImputer):
         skip: bool = True,
         residual: bool = True,
         dropout: float = 0.1,
+        up_activation: str = "relu",
         chunk_length: int | None = None,
         max_epochs: int = 50,
         batch_size: int = 32,
@@ -867,6 +874,7 @@ class TFiLMImputer(UNetImputer):
         self.skip = skip
         self.residual = residual
         self.dropout = dropout
+        self.up_activation = up_activation
         self.chunk_length = chunk_length
         self.max_epochs = max_epochs
         self.batch_size = batch_size

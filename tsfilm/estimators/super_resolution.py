@@ -478,6 +478,9 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
         "sample_rate": [int_at_least(1), None],
         "stft_weight": [StrictInterval(Real, 0, None, closed="left")],
     }
+    #: Parameters added after model files were first written, with the value that
+    #: reproduces a file that lacks them.
+    _legacy_params: ClassVar[dict[str, Any]] = {"up_activation": "relu"}
     _saved_attributes: ClassVar[tuple[str, ...]] = (
         *TorchEstimator._saved_attributes,
         "ratio_",
@@ -779,6 +782,9 @@ class TFiLMSuperResolver(UNetSuperResolver):
         RMSE alone, as the paper's authors did.
     dropout : float, default=0.5
         Dropout rate of every block.
+    up_activation : {"relu", "leaky_relu"}, default="relu"
+        Activation of the up blocks (:class:`~tsfilm.nn.TFiLMUNet`): ReLU as in the
+        paper's code, or LeakyReLU with slope 0.2, whose units cannot die in training.
     chunk_length : int or None, default=None
         Length of the chunks ``predict`` runs the network on; None uses
         ``4 * patch_length``. Neighbouring chunks overlap by an eighth and are
@@ -837,7 +843,10 @@ class TFiLMSuperResolver(UNetSuperResolver):
     }
     #: Parameters added after model files were first written, with the value that
     #: reproduces a file that lacks them.
-    _legacy_params: ClassVar[dict[str, Any]] = {"causal_input": "lagrange"}
+    _legacy_params: ClassVar[dict[str, Any]] = {
+        **UNetSuperResolver._legacy_params,
+        "causal_input": "lagrange",
+    }
 
     def __init__(
         self,
@@ -859,6 +868,7 @@ class TFiLMSuperResolver(UNetSuperResolver):
         lookahead: int = 0,
         stft_weight: float = 0.0,
         dropout: float = 0.5,
+        up_activation: str = "relu",
         chunk_length: int | None = None,
         sample_rate: int | None = None,
         max_epochs: int = 50,
@@ -891,6 +901,7 @@ class TFiLMSuperResolver(UNetSuperResolver):
         self.lookahead = lookahead
         self.stft_weight = stft_weight
         self.dropout = dropout
+        self.up_activation = up_activation
         self.chunk_length = chunk_length
         self.sample_rate = sample_rate
         self.max_epochs = max_epochs

@@ -89,8 +89,8 @@ class TFiLMUNet(nn.Module):
       stride 2)``, dropout, activation, TFiLM;
     * bottleneck: the same with ``k = K + 1``;
     * up block ``k = K..1``: ``Conv1d(2 f_k, same kernel as down block k,
-      stride 1)``, dropout, ReLU, ``SubPixel1d(2)`` (-> ``f_k`` channels at twice
-      the length), TFiLM, then concatenation with the output of down block ``k``
+      stride 1)``, dropout, ReLU (``up_activation``), ``SubPixel1d(2)`` (-> ``f_k``
+      channels at twice the length), TFiLM, then concatenation with the output of down block ``k``
       (-> ``2 f_k`` channels);
     * output: ``Conv1d(2 * out_channels, kernel 9)`` and ``SubPixel1d(2)``, its
       weights drawn from N(0, 1e-3**2) and bias zero so that, with the residual,
@@ -161,7 +161,11 @@ class TFiLMUNet(nn.Module):
         Dropout rate after every convolution but the output one.
     activation : {"leaky_relu", "relu"}, default="leaky_relu"
         Activation of the down blocks and bottleneck; ``"leaky_relu"`` uses slope
-        0.2 as the authors' code. The up blocks always use ReLU.
+        0.2 as the authors' code.
+    up_activation : {"relu", "leaky_relu"}, default="relu"
+        Activation of the up blocks: ReLU as in the authors' code, or LeakyReLU with
+        slope 0.2, whose units cannot die (a ReLU unit whose input stays negative
+        passes no gradient and stays off).
     causal : bool, default=False
         Make every layer causal, see above. Refuses ``rnn="bilstm"``.
     lookahead : int, default=0
@@ -226,6 +230,7 @@ class TFiLMUNet(nn.Module):
         residual: bool = True,
         dropout: float = 0.5,
         activation: str = "leaky_relu",
+        up_activation: str = "relu",
         causal: bool = False,
         lookahead: int = 0,
         conv_algorithm: str = "auto",
@@ -240,6 +245,7 @@ class TFiLMUNet(nn.Module):
         width = check_real(width, "width", 0, None, closed="neither")
         dropout = check_real(dropout, "dropout", 0, 1, closed="left")
         activation = check_option(activation, "activation", _ACTIVATIONS)
+        up_activation = check_option(up_activation, "up_activation", _ACTIVATIONS)
         # Checked even when tfilm=False: a typo should not wait for the switch.
         rnn = check_option(rnn, "rnn", RNN_TYPES)
         modulation = check_option(modulation, "modulation", MODULATIONS)
@@ -275,6 +281,7 @@ class TFiLMUNet(nn.Module):
         self.residual = residual
         self.dropout = dropout
         self.activation = activation
+        self.up_activation = up_activation
         self.causal = causal
         self.lookahead = lookahead
         self.conv_algorithm = conv_algorithm
@@ -302,8 +309,8 @@ class TFiLMUNet(nn.Module):
                 c_in, c_out, kernel, stride=stride, padding=kernel // 2, algorithm=conv_algorithm
             )
 
-        def down_activation() -> nn.Module:
-            return nn.LeakyReLU(0.2) if activation == "leaky_relu" else nn.ReLU()
+        def make_activation(name: str) -> nn.Module:
+            return nn.LeakyReLU(0.2) if name == "leaky_relu" else nn.ReLU()
 
         self.down = nn.ModuleList()
         channels = in_channels
@@ -312,7 +319,7 @@ class TFiLMUNet(nn.Module):
             block = _Block(
                 conv(channels, f, kernel, stride=2),
                 dropout,
-                down_activation(),
+                make_activation(activation),
                 shuffle=False,
                 tfilm=make_tfilm(f, level),
             )
@@ -329,7 +336,7 @@ class TFiLMUNet(nn.Module):
                 _Block(
                     conv(channels, 2 * f, kernel),
                     dropout,
-                    nn.ReLU(),
+                    make_activation(up_activation),
                     shuffle=True,
                     tfilm=make_tfilm(f, level),
                 )
