@@ -6,6 +6,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 from tsfilm.nn import (
     LinearFront,
@@ -204,3 +205,25 @@ def test_property_smallcnn_shapes_and_mask(
     assert logits.shape == (n, 4)
     alone = body(x[:1, :, : int(lengths[0])])
     torch.testing.assert_close(logits[:1], alone, rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    length=st.integers(1, 40),
+    pool=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_property_max_pool_matches_torch(length: int, pool: int, seed: int) -> None:
+    """The reshaped max equals ``max_pool1d(ceil_mode=True)``, gradient included."""
+    from tsfilm.nn.classifiers import _max_pool
+
+    x = torch.randn(2, 3, length, generator=torch.Generator().manual_seed(seed))
+    x[0, 0, -1] = float("-inf")  # masked steps are -inf before pooling
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out = _max_pool(a, pool)
+    expected = nn.functional.max_pool1d(b, pool, ceil_mode=True)
+    torch.testing.assert_close(out, expected, rtol=0, atol=0)
+    weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed + 1))
+    (out * weights).sum().backward()
+    (expected * weights).sum().backward()
+    torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=0)

@@ -25,6 +25,15 @@ __all__ = [
 ]
 
 
+def _max_pool(h: torch.Tensor, pool: int) -> torch.Tensor:
+    """``max_pool1d(h, pool, ceil_mode=True)`` as a max over a reshaped view: about a third
+    faster forward and backward on the CPU, where torch pools 1-D input as 2-D."""
+    extra = -h.shape[-1] % pool
+    if extra:  # the last window is partial: repeating its last step keeps its maximum
+        h = nn.functional.pad(h, (0, extra), mode="replicate")
+    return h.unflatten(-1, (-1, pool)).max(dim=-1).values
+
+
 class SmallCNN(nn.Module):
     r"""Small DPCNN-like convolutional classifier, optionally with TFiLM layers.
 
@@ -137,7 +146,7 @@ class SmallCNN(nn.Module):
             if i > 0 and self.pool > 1:
                 if mask is not None:
                     h = h.masked_fill(~mask.unsqueeze(1), float("-inf"))
-                h = nn.functional.max_pool1d(h, self.pool, ceil_mode=True)
+                h = _max_pool(h, self.pool)
                 if mask is not None:
                     # A pooled step is real when its window holds a real step.
                     mask = nn.functional.max_pool1d(
