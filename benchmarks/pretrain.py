@@ -36,7 +36,7 @@ import platform
 import shlex
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,8 @@ class Spec:
     lookahead: int = 0  # output samples the causal network may wait for
     causal_input: str = "sinc"  # the causal interpolation (tsfilm.streaming.causal_upsample)
     init: str | None = None  # a shipped model whose weights training starts from
+    #: Changes to ``NETWORK`` for this model (the Conv baseline beside it gets them too).
+    network: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rate_in(self) -> int:
@@ -209,9 +211,14 @@ def spline_predict(ratio: int):
     return lambda lows: [spline_upsample(x, ratio) for x in lows]
 
 
+def network_of(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
+    """The U-Net and training settings of ``spec`` (before ``--learning-rate``)."""
+    return {**(QUICK_NETWORK if args.quick else NETWORK), **spec.network}
+
+
 def build(name: str, spec: Spec, args: argparse.Namespace):
     """A fresh TFiLM (or Conv) super-resolver with the training settings."""
-    network = dict(QUICK_NETWORK if args.quick else NETWORK)
+    network = network_of(spec, args)
     if name == "conv":  # the same U-Net without TFiLM layers, so no block length
         del network["block_length"]
     elif spec.causal:
@@ -537,7 +544,7 @@ def pretrain(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
     est.set_params(**SHIPPED_ENGINE)
     model_path = out / f"{spec.name}.tsfilm"
     est.save(model_path)
-    network = QUICK_NETWORK if args.quick else NETWORK
+    network = network_of(spec, args)
     meta = {
         "name": spec.name,
         "task": "super_resolution",
