@@ -78,6 +78,7 @@ NETWORK: dict[str, Any] = {
     "patch_length": 4096,
     "batch_size": 16,
     "learning_rate": 1e-3,
+    "up_activation": "leaky_relu",
 }
 QUICK_NETWORK: dict[str, Any] = {
     "depth": 2,
@@ -121,13 +122,28 @@ class Spec:
         return RATE // self.ratio
 
 
-SPECS = {s.name: s for s in (Spec("speech-r4", "speech", 4), Spec("speech-r2", "speech", 2))}
-SPECS["piano-r4"] = Spec("piano-r4", "piano", 4)
-#: 8 kHz telephony to 16 kHz, live: 2 ms of look-ahead (32 output samples), fine-tuned from
-#: the offline speech-r2 (a causal U-Net has the offline one's weights).
-SPECS["speech-r2-causal"] = Spec(
-    "speech-r2-causal", "speech", 2, causal=True, lookahead=32, init="speech-r2"
-)
+#: The shipped files of these models were trained before the LeakyReLU up path joined the
+#: recipe: their specs keep ReLU, so that their cards' commands reproduce them.
+RELU_UP = {"up_activation": "relu"}
+SPECS = {
+    s.name: s
+    for s in (
+        Spec("speech-r4", "speech", 4),
+        Spec("speech-r2", "speech", 2, network=RELU_UP),
+        Spec("piano-r4", "piano", 4, network=RELU_UP),
+        # 8 kHz telephony to 16 kHz, live: 2 ms of look-ahead (32 output samples),
+        # fine-tuned from the offline speech-r2 (a causal U-Net has its weights).
+        Spec(
+            "speech-r2-causal",
+            "speech",
+            2,
+            causal=True,
+            lookahead=32,
+            init="speech-r2",
+            network=RELU_UP,
+        ),
+    )
+}
 
 
 @dataclass

@@ -481,14 +481,16 @@ def test_model_file_without_causal_input_loads_with_lagrange(stereo_est, tmp_pat
     assert TFiLMSuperResolver().causal_input == "sinc"
 
 
-def test_model_file_without_up_activation_loads_with_relu(causal_est, tmp_path) -> None:
+def test_model_file_without_up_activation_loads_with_relu(tmp_path) -> None:
     """Model files written before ``up_activation`` existed have ReLU in the up path, and
     load so whatever the parameter's default."""
-    loaded = _load_without(causal_est, "up_activation", tmp_path / "old.tsfilm")
+    X = _signals(4, 256)
+    est = _make_lively(TFiLMSuperResolver(ratio=2, up_activation="relu", **TINY).fit(X))
+    loaded = _load_without(est, "up_activation", tmp_path / "old.tsfilm")
     assert loaded.up_activation == "relu"
     assert all(type(b.activation) is torch.nn.ReLU for b in loaded.module_.up)
     low = _signals(3, 256, seed=9)[:, ::2]
-    np.testing.assert_array_equal(loaded.predict(low), causal_est.predict(low))
+    np.testing.assert_array_equal(loaded.predict(low), est.predict(low))
 
 
 # ---------------------------------------------------------------------- PCM pipes
