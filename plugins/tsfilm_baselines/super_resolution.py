@@ -352,8 +352,8 @@ class ConvSuperResolver(UNetSuperResolver):
         paper's code, or LeakyReLU with slope 0.2, whose units cannot die. In the
         training-recipe experiment (:doc:`/user_guide/benchmarks`) the last up block's
         ReLUs died in 16 of 39 three-minute TFiLM speech models, which then scored about
-        0.4 dB SNR lower; with LeakyReLU none did and LSD was lower: the shipped models'
-        recipe (``benchmarks/pretrain.py``) uses it.
+        0.4 dB SNR lower; with LeakyReLU none did and LSD was lower, so the recipe of
+        ``benchmarks/pretrain.py`` uses it.
     chunk_length : int or None, default=None
         Length of the chunks ``predict`` runs the network on (``4 * patch_length``).
     sample_rate : int or None, default=None
