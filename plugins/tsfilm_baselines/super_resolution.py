@@ -348,12 +348,8 @@ class ConvSuperResolver(UNetSuperResolver):
     dropout : float, default=0.5
         Dropout rate of every block.
     up_activation : {"relu", "leaky_relu"}, default="relu"
-        Activation of the up blocks (:class:`~tsfilm.nn.TFiLMUNet`): ReLU as in the
-        paper's code, or LeakyReLU with slope 0.2, whose units cannot die. In the
-        training-recipe experiment (:doc:`/user_guide/benchmarks`) the last up block's
-        ReLUs died in 16 of 39 three-minute TFiLM speech models, which then scored about
-        0.4 dB SNR lower; with LeakyReLU none did and LSD was lower, so the recipe of
-        ``benchmarks/pretrain.py`` uses it.
+        Activation of the up blocks: ReLU (the paper's) or LeakyReLU, as in
+        :class:`tsfilm.TFiLMSuperResolver`.
     chunk_length : int or None, default=None
         Length of the chunks ``predict`` runs the network on (``4 * patch_length``).
     sample_rate : int or None, default=None
