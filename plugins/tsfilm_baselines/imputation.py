@@ -298,8 +298,8 @@ class ConvImputer(UNetImputer):
     dropout : float, default=0.1
         Dropout rate of every block.
     up_activation : {"relu", "leaky_relu"}, default="relu"
-        Activation of the up blocks (:class:`~tsfilm.nn.TFiLMUNet`): ReLU as in the
-        paper's code, or LeakyReLU with slope 0.2, whose units cannot die in training.
+        Activation of the up blocks: ReLU (the paper's) or LeakyReLU, as in
+        :class:`tsfilm.TFiLMImputer`.
     chunk_length : int or None, default=None
         Length of the chunks ``transform`` runs the network on (``window_length_``).
     {engine}

@@ -149,10 +149,7 @@ class SmallCNN(nn.Module):
                 h = _max_pool(h, self.pool)
                 if mask is not None:
                     # A pooled step is real when its window holds a real step.
-                    mask = nn.functional.max_pool1d(
-                        mask.unsqueeze(1).float(), self.pool, ceil_mode=True
-                    )
-                    mask = mask.squeeze(1).bool()
+                    mask = _max_pool(mask.unsqueeze(1).float(), self.pool).squeeze(1).bool()
             if mask is not None:
                 # The convolution must read padding as the zeros its own padding
                 # would give the unpadded sequence.

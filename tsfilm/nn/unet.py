@@ -90,8 +90,8 @@ class TFiLMUNet(nn.Module):
     * bottleneck: the same with ``k = K + 1``;
     * up block ``k = K..1``: ``Conv1d(2 f_k, same kernel as down block k,
       stride 1)``, dropout, ReLU (``up_activation``), ``SubPixel1d(2)`` (-> ``f_k``
-      channels at twice the length), TFiLM, then concatenation with the output of down block ``k``
-      (-> ``2 f_k`` channels);
+      channels at twice the length), TFiLM, then concatenation with the output of down
+      block ``k`` (-> ``2 f_k`` channels);
     * output: ``Conv1d(2 * out_channels, kernel 9)`` and ``SubPixel1d(2)``, its
       weights drawn from N(0, 1e-3**2) and bias zero so that, with the residual,
       training starts at the input signal;
