@@ -45,7 +45,7 @@ import numpy as np
 import tsfilm
 from tsfilm.cli import SIZES
 from tsfilm.metrics import lsd, snr
-from tsfilm.preprocessing import degrade, min_length_for_lowpass, spline_upsample
+from tsfilm.preprocessing import change_speed, degrade, min_length_for_lowpass, spline_upsample
 from tsfilm.registry import make_model
 from tsfilm.streaming import INTERPOLATION_TAPS
 
@@ -116,6 +116,8 @@ class Spec:
     init: str | None = None  # a shipped model whose weights training starts from
     #: Changes to ``NETWORK`` for this model (the Conv baseline beside it gets them too).
     network: dict[str, Any] = field(default_factory=dict)
+    #: Speeds of extra copies of the training signals (``tsfilm.preprocessing.change_speed``).
+    speed_factors: tuple[float, ...] = ()
 
     @property
     def rate_in(self) -> int:
@@ -163,8 +165,9 @@ def _seconds(signals: list[np.ndarray]) -> float:
     return float(sum(s.shape[-1] for s in signals) / RATE)
 
 
-def load_data(spec: Spec, quick: bool) -> Data:
-    """Training, validation and test signals at 16 kHz, each long enough to degrade."""
+def load_data(spec: Spec, quick: bool, speed_factors: tuple[float, ...] = ()) -> Data:
+    """Training, validation and test signals at 16 kHz, each long enough to degrade;
+    the training signals with a copy at each of ``speed_factors``."""
     shortest = min_length_for_lowpass(spec.ratio)
     if spec.data == "speech":
         from tsfilm.datasets import load_speech
@@ -203,6 +206,14 @@ def load_data(spec: Spec, quick: bool) -> Data:
             "test": "pieces " + ", ".join(pieces[i] for i in test_idx) + " (unseen)",
             "licence": LICENCES["piano"],
         }
+    if speed_factors:
+        long = [s for s in train if s.shape[-1] >= shortest]
+        train = train + [change_speed(s, f) for f in speed_factors for s in long]
+        description["train"] += (
+            ", each also at speed "
+            + " and ".join(f"{f:g}" for f in speed_factors)
+            + " (tsfilm.preprocessing.change_speed)"
+        )
     keep = [[s for s in part if s.shape[-1] >= shortest] for part in (train, valid, test)]
     if not all(keep):
         raise SystemExit(f"{spec.name}: a data split is empty; install the data packages.")
@@ -229,8 +240,19 @@ def spline_predict(ratio: int):
 
 
 def network_of(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
-    """The U-Net and training settings of ``spec`` (before ``--learning-rate``)."""
-    return {**(QUICK_NETWORK if args.quick else NETWORK), **spec.network}
+    """The U-Net and training settings of ``spec`` and ``--set`` (before
+    ``--learning-rate``)."""
+    return {
+        **(QUICK_NETWORK if args.quick else NETWORK),
+        **spec.network,
+        **dict(getattr(args, "set", None) or {}),
+    }
+
+
+def speed_factors_of(spec: Spec, args: argparse.Namespace) -> tuple[float, ...]:
+    """The training copies' speeds: ``--speed-factors`` if given, else the spec's."""
+    given = getattr(args, "speed_factors", None)
+    return spec.speed_factors if given is None else tuple(given)
 
 
 def build(name: str, spec: Spec, args: argparse.Namespace):
@@ -490,7 +512,7 @@ def pretrain(spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     run = Run(args.work, spec.name + ("-quick" if args.quick else ""))
     _say(f"{spec.name}: loading data")
-    data = load_data(spec, args.quick)
+    data = load_data(spec, args.quick, speed_factors_of(spec, args))
     _say(
         f"{spec.name}: {len(data.train)} training signals ({_seconds(data.train):.0f} s), "
         f"{len(data.valid)} validation, {len(data.test)} test ({_seconds(data.test):.0f} s)"
@@ -613,7 +635,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoints")
     parser.add_argument("--quick", action="store_true", help="tiny network and data: seconds")
     parser.add_argument("--verbose", type=int, default=1)
+    speed_help = (
+        "add a copy of every training signal at each of these speeds (0.8: lower voices, "
+        "longer); default: the model's, none; 1 alone: none"
+    )
+    parser.add_argument("--speed-factors", type=float, nargs="+", default=None, help=speed_help)
+    set_help = "change a network setting, e.g. up_activation=leaky_relu (the value in JSON)"
+    parser.add_argument(
+        "--set", action="append", type=_setting, default=[], metavar="KEY=VALUE", help=set_help
+    )
     args = parser.parse_args(argv)
+    if args.speed_factors is not None:
+        args.speed_factors = [f for f in args.speed_factors if f != 1]
+        if any(not 0.25 <= f <= 4 for f in args.speed_factors):
+            parser.error("--speed-factors must lie in [0.25, 4]")
     if args.minutes <= 0:
         parser.error("--minutes must be positive")
     if args.conv_minutes is None:
@@ -636,10 +671,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if args.learning_rate is not None:
             line += ["--learning-rate", f"{args.learning_rate:g}"]
         line += ["--seed", str(args.seed)] if args.seed else []
+        if args.speed_factors is not None:
+            line += ["--speed-factors", *(f"{f:g}" for f in args.speed_factors or [1])]
+        for key, value in args.set:
+            shown = value if isinstance(value, str) else json.dumps(value)
+            line += ["--set", f"{key}={shown}"]
         return line + (["--quick"] if args.quick else []) + ["--out", out_arg]
 
     args.argv_for = argv_for
     return args
+
+
+def _setting(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` of ``--set``, the value in JSON (a bare word is a string)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 def rst_table(out: Path) -> str:

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -378,6 +379,41 @@ def test_pretrain_quick_writes_a_model_and_its_card(tmp_path):
     assert "resumed (`--resume`) after" in text and meta["training"]["resumed_after"]
     # The checkpoints let an interrupted run continue.
     assert (tmp_path / "work" / "speech-r4-quick.last.tsfilm").is_file()
+
+
+def test_pretrain_settings_and_speed_copies_reach_the_network_data_and_card(monkeypatch):
+    """--set changes the network (JSON values, bare words as strings), --speed-factors adds
+    slowed copies of the training signals only, and the card's command repeats both."""
+    with pretrain_script() as module:
+        spec = module.SPECS["speech-r4"]
+        argv = ["--model", spec.name, "--set", "up_activation=leaky_relu", "--set", "depth=3"]
+        args = module.parse_args([*argv, "--speed-factors", "0.8", "1"])
+        network = module.network_of(spec, args)
+        assert network["up_activation"] == "leaky_relu" and network["depth"] == 3
+        assert module.build("conv", spec, args).up_activation == "leaky_relu"
+        assert module.speed_factors_of(spec, args) == (0.8,)
+        command = args.argv_for(spec.name)
+        assert command[command.index("--speed-factors") + 1] == "0.8"
+        assert "up_activation=leaky_relu" in command and "depth=3" in command
+        assert module.speed_factors_of(spec, module.parse_args(["--model", spec.name])) == ()
+        for bad in (["--set", "up_activation"], ["--speed-factors", "9"]):
+            with pytest.raises(SystemExit):
+                module.parse_args(["--model", spec.name, *bad])
+
+        # an empty prompt (the data have one) is dropped, not perturbed
+        signals = [_tone(0.5, 16000)[0], _tone(0.25, 16000)[0], np.zeros(0, np.float32)]
+
+        def fake_speech(voice, max_files=None):
+            return types.SimpleNamespace(signals=[s.copy() for s in signals])
+
+        monkeypatch.setattr("tsfilm.datasets.load_speech", fake_speech)
+        plain = module.load_data(spec, quick=True)
+        data = module.load_data(spec, quick=True, speed_factors=(0.8,))
+    assert len(data.train) == 2 * len(plain.train) and len(data.valid) == len(plain.valid)
+    assert len(data.test) == len(plain.test)
+    for original, slowed in zip(plain.train, data.train[len(plain.train) :], strict=True):
+        assert slowed.shape[-1] == round(original.shape[-1] / 0.8)
+    assert "also at speed 0.8" in data.description["train"]
 
 
 def test_pretrain_starts_the_causal_model_from_the_offline_one(tmp_path):

@@ -1,4 +1,4 @@
-"""Tests for tsfilm.preprocessing.rates: degrade and spline_upsample."""
+"""Tests for tsfilm.preprocessing.rates: degrade, spline_upsample and change_speed."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils._param_validation import InvalidParameterError
 
-from tsfilm.preprocessing import degrade, min_length_for_lowpass, spline_upsample
+from tsfilm.preprocessing import change_speed, degrade, min_length_for_lowpass, spline_upsample
 
 
 def _decimate(x: np.ndarray, q: int) -> np.ndarray:
@@ -237,3 +237,66 @@ def test_spline_rejects_bad_input(kwargs, error, message):
     arguments = {"X_low": np.zeros(5), "ratio": 2, **kwargs}
     with pytest.raises(error, match=message):
         spline_upsample(**arguments)
+
+
+# ---------------------------------------------------------------------- change_speed
+
+
+@pytest.mark.parametrize(("factor", "tone", "expected"), [(0.8, 1000, 800), (1.25, 1000, 1250)])
+def test_change_speed_scales_frequency_and_duration(factor, tone, expected):
+    rate = 16000
+    x = np.sin(2 * np.pi * tone * np.arange(rate) / rate)
+    y = change_speed(x, factor)
+    assert y.shape == (round(rate / factor),)
+    peak = np.argmax(np.abs(np.fft.rfft(y))) * rate / y.shape[-1]
+    assert peak == pytest.approx(expected, abs=2)
+    # the amplitude survives the resampling filter (away from the ends)
+    middle = y[len(y) // 4 : 3 * len(y) // 4]
+    assert np.abs(middle).max() == pytest.approx(1.0, abs=0.02)
+
+
+def test_change_speed_removes_what_would_alias():
+    """Faster playback moves a tone above Nyquist: the filter removes it."""
+    rate = 16000
+    x = np.sin(2 * np.pi * 7500 * np.arange(rate) / rate)
+    y = change_speed(x, 1.25)  # 7.5 kHz -> 9.4 kHz, above the 8 kHz Nyquist
+    assert np.sqrt(np.mean(y[200:-200] ** 2)) < 0.01
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    factor=st.sampled_from([0.5, 0.8, 0.9, 1.1, 1.5, 2.0]),
+    n=st.integers(8, 300),
+    seed=st.integers(0, 2**16),
+)
+def test_change_speed_shape_dtype_and_input_unchanged(factor, n, seed):
+    x = np.random.default_rng(seed).standard_normal((2, 3, n)).astype(np.float32)
+    before = x.copy()
+    y = change_speed(x, factor)
+    assert y.shape == (2, 3, int(np.ceil(n / factor)))
+    assert y.dtype == np.float32 and y.flags.c_contiguous
+    np.testing.assert_array_equal(x, before)
+    # vectorised over the leading axes: each series as if alone
+    np.testing.assert_allclose(y[1, 2], change_speed(x[1, 2], factor), rtol=1e-6, atol=1e-6)
+
+
+def test_change_speed_one_is_a_copy(rng):
+    x = rng.standard_normal(50)
+    y = change_speed(x, 1.0)
+    np.testing.assert_array_equal(x, y)
+    assert not np.shares_memory(x, y)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"factor": 0}, InvalidParameterError, "'factor' parameter of change_speed"),
+        ({"factor": 5.0}, InvalidParameterError, "'factor' parameter of change_speed"),
+        ({"factor": True}, InvalidParameterError, "'factor' parameter of change_speed"),
+        ({"max_denominator": 0}, InvalidParameterError, "'max_denominator' parameter"),
+        ({"X": [1.0, np.nan]}, ValueError, "Input X contains NaN"),
+    ],
+)
+def test_change_speed_rejects_bad_input(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        change_speed(**{"X": np.zeros(50), "factor": 0.8, **kwargs})
