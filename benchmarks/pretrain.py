@@ -306,9 +306,14 @@ class Run:
         tmp.replace(self.state_path)
 
 
-def _run_settings(est) -> dict[str, Any]:
+def _run_settings(est, spec: Spec, args: argparse.Namespace) -> dict[str, Any]:
     """What a resumed run must share with the run it continues."""
-    return {"seed": est.random_state, "learning_rate": est.learning_rate}
+    return {
+        "seed": est.random_state,
+        "learning_rate": est.learning_rate,
+        "network": network_of(spec, args),
+        "speed_factors": list(speed_factors_of(spec, args)),
+    }
 
 
 def train_tfilm(spec: Spec, data: Data, args: argparse.Namespace, run: Run):
@@ -320,17 +325,20 @@ def train_tfilm(spec: Spec, data: Data, args: argparse.Namespace, run: Run):
     if est is None:
         est = build("tfilm", spec, args)
         run.state = {"trained_seconds": 0.0, "chunks": [], "best_valid": None}
-        run.state["settings"] = _run_settings(est)
+        run.state["settings"] = _run_settings(est, spec, args)
         if spec.init is not None and not args.quick:  # --quick trains a smaller network
             est = start_from(spec.init, est, args)
             run.state["init"] = {"name": spec.init, "epochs": int(est.n_epochs_)}
             _say(f"{spec.name}: starting from the weights of {spec.init}")
     else:
         saved = run.state.get("settings")
-        if saved is not None and saved != _run_settings(build("tfilm", spec, args)):
+        now = _run_settings(build("tfilm", spec, args), spec, args)
+        # Runs saved before a setting was recorded are compared on what they recorded.
+        if saved is not None and any(saved[key] != now[key] for key in saved):
             raise SystemExit(
                 f"{spec.name}: --resume with other settings than the run in {args.work} "
-                f"({saved}); give the same --seed and --learning-rate, or another --work."
+                f"({saved}); give the same --seed, --learning-rate, --set and "
+                "--speed-factors, or another --work."
             )
         est.set_params(warm_start=True, verbose=int(args.verbose), n_threads=1)
         _say(f"{spec.name}: resuming after {run.state['trained_seconds']:.0f} s of training")

@@ -365,8 +365,9 @@ def test_pretrain_quick_writes_a_model_and_its_card(tmp_path):
         assert resumed["chunks"][-1]["epochs"] > state["chunks"][-1]["epochs"]
         assert resumed["resumed"] == [round(state["trained_seconds"], 1)]
         # A resume with other settings than the run's is refused.
-        with pytest.raises(SystemExit, match="other settings"):
-            module.main([*argv, "--minutes", "0.2", "--resume", "--seed", "5"])
+        for other in (["--seed", "5"], ["--set", "depth=3"], ["--speed-factors", "0.9"]):
+            with pytest.raises(SystemExit, match="other settings"):
+                module.main([*argv, "--minutes", "0.2", "--resume", *other])
     model = tsfilm.load(tmp_path / "out" / "speech-r4.tsfilm")
     assert isinstance(model, TFiLMSuperResolver) and model.ratio_ == 4
     assert model.warm_start is False and model.max_time is None

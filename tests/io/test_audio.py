@@ -163,7 +163,7 @@ def test_resample_audio_length_is_exact(n, orig, target, lead):
     x = np.zeros((*lead, n), dtype=np.float32)
     y = resample_audio(x, orig, target)
     assert y.shape == (*lead, math.ceil(n * target / orig))
-    assert y.dtype == np.float32
+    assert y.dtype == np.float32 and y.flags.c_contiguous
 
 
 def test_resample_audio_dtypes_and_copy():

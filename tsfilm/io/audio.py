@@ -55,8 +55,8 @@ def resample_audio(x: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarra
     Returns
     -------
     numpy.ndarray of shape (..., ceil(n_samples * target_rate / orig_rate))
-        The resampled signal: float32 when ``x`` is float32, float64 otherwise. A new
-        array even when the rates are equal.
+        The resampled signal, C-contiguous: float32 when ``x`` is float32, float64
+        otherwise. A new array even when the rates are equal.
 
     Raises
     ------
@@ -79,7 +79,7 @@ def resample_audio(x: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarra
         return x.astype(dtype, copy=True)
     g = math.gcd(orig_rate, target_rate)
     out = resample_poly(x.astype(dtype, copy=False), target_rate // g, orig_rate // g, axis=-1)
-    return out.astype(dtype, copy=False)
+    return np.ascontiguousarray(out, dtype=dtype)  # resample_poly returns a strided view
 
 
 @validate_params(

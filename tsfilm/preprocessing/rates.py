@@ -8,7 +8,7 @@ from numbers import Real
 
 import numpy as np
 from scipy.interpolate import make_interp_spline
-from scipy.signal import cheby1, decimate, resample_poly
+from scipy.signal import cheby1, decimate
 
 from tsfilm.preprocessing._checks import check_series
 from tsfilm.validation import StrictInterval, int_at_least, validate_params
@@ -231,7 +231,7 @@ def spline_upsample(X_low: object, ratio: int, length: int | None = None) -> np.
 def change_speed(X: object, factor: float, *, max_denominator: int = 20) -> np.ndarray:
     """Play signals faster or slower at the same sampling rate, shifting every frequency.
 
-    The signal is resampled by ``1 / factor`` with :func:`scipy.signal.resample_poly`
+    The signal is resampled by ``1 / factor`` with :func:`tsfilm.io.resample_audio`
     (an anti-aliasing polyphase FIR filter) and kept at its sampling rate, so it lasts
     ``1 / factor`` times as long and every frequency, pitch and formants alike, is
     multiplied by ``factor``: the "speed perturbation" that augments speech data. A
@@ -253,7 +253,8 @@ def change_speed(X: object, factor: float, *, max_denominator: int = 20) -> np.n
     Returns
     -------
     ndarray of shape (..., ceil(n_timesteps * q / p))
-        The signals at the new speed. float32 if ``X`` is float32, else float64.
+        The signals at the new speed, a new array. float32 if ``X`` is float32 (and
+        filtered in float32), else float64.
 
     See Also
     --------
@@ -270,11 +271,10 @@ def change_speed(X: object, factor: float, *, max_denominator: int = 20) -> np.n
     >>> int(np.argmax(np.abs(np.fft.rfft(y))) * 16000 / y.shape[-1])
     800
     """
+    from tsfilm.io.audio import resample_audio
+
     X = check_series(X, "X")
     speed = Fraction(float(factor)).limit_denominator(int(max_denominator))
-    if speed == 1:
-        return X.copy()
-    out = resample_poly(
-        X.astype(np.float64, copy=False), speed.denominator, speed.numerator, axis=-1
-    )
-    return np.ascontiguousarray(out, dtype=X.dtype)
+    # Played back at the original rate, a signal resampled from rate p to rate q is
+    # p / q times as fast.
+    return resample_audio(X, speed.numerator, speed.denominator)
