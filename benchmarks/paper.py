@@ -1305,7 +1305,8 @@ def main(argv: list[str] | None = None) -> int:
         network = dict(QUICK_UNET)
         dnn = {**QUICK_DNN, "batch_size": 64, "learning_rate": network["learning_rate"]}
     else:
-        network = {**NETWORK, **SIZES[args.size]}
+        # The shipped recipe's TFiLM blocks (128 samples) at every size, as in the tables.
+        network = {**NETWORK, **SIZES[args.size], "block_length": NETWORK["block_length"]}
         if args.size == "paper":
             network["patch_length"] = 8192
         dnn = {**DNN_SIZES[args.size], "batch_size": 64, "learning_rate": NETWORK["learning_rate"]}

@@ -71,9 +71,11 @@ LICENCES = {
     ),
 }
 
-#: The shipped network: tsfilm.cli's "small" U-Net (about 0.66 M float32 weights, 2.6 MB).
+#: The shipped network: tsfilm.cli's "small" U-Net (about 0.66 M float32 weights, 2.6 MB)
+#: with the TFiLM blocks of 128 samples the shipped files were trained with.
 NETWORK: dict[str, Any] = {
     **SIZES["small"],
+    "block_length": 128,
     "dropout": 0.0,
     "patch_length": 4096,
     "batch_size": 16,
@@ -124,16 +126,16 @@ class Spec:
         return RATE // self.ratio
 
 
-#: The speech files were trained with ReLU in the up path, before the LeakyReLU up path
-#: joined the recipe: their specs keep it, so that their cards' commands reproduce them
-#: (speech-r4 retrained with LeakyReLU for 30 minutes scored the same on the test voice;
-#: piano-r4, retrained with it, gained 0.75 dB on its unseen pieces).
+#: speech-r4 was trained with ReLU in the up path, before the LeakyReLU up path joined
+#: the recipe: its spec keeps it, so that its card's command reproduces it (retrained with
+#: LeakyReLU for 30 minutes it scored the same on the test voice; piano-r4, retrained with
+#: it, gained 0.75 dB on its unseen pieces).
 RELU_UP = {"up_activation": "relu"}
 SPECS = {
     s.name: s
     for s in (
         Spec("speech-r4", "speech", 4, network=RELU_UP),
-        Spec("speech-r2", "speech", 2, network=RELU_UP),
+        Spec("speech-r2", "speech", 2),
         Spec("piano-r4", "piano", 4),
         # 8 kHz telephony to 16 kHz, live: 2 ms of look-ahead (32 output samples),
         # fine-tuned from the offline speech-r2 (a causal U-Net has its weights).
@@ -144,7 +146,6 @@ SPECS = {
             causal=True,
             lookahead=32,
             init="speech-r2",
-            network=RELU_UP,
         ),
     )
 }

@@ -232,6 +232,33 @@ def test_property_shape_is_kept(
     assert torch.isfinite(y).all()
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    length=st.integers(1, 70),
+    block=st.integers(1, 20),
+    ties=st.booleans(),
+    rnn=st.sampled_from(["lstm", "bilstm"]),
+)
+def test_property_inference_pooling_matches_training_pooling(
+    length: int, block: int, ties: bool, rnn: str
+) -> None:
+    # Without autograd the layer pools with amax (no indices); with it, with max and
+    # its indices: the RNN reads the same block maxima, bit for bit, ties included.
+    torch.manual_seed(3)
+    layer = TFiLM(4, block_length=block, rnn=rnn)
+    pools: list[torch.Tensor] = []
+    layer.rnn.register_forward_hook(lambda module, args, out: pools.append(args[0].detach()))
+    x = torch.randn(2, 4, length)
+    if ties:
+        x = x.clamp(min=0.0)  # ReLU-like activations: whole blocks of equal zeros
+    with torch.no_grad():
+        inferred = layer(x)
+    trained = layer(x.clone().requires_grad_(True))
+    assert torch.equal(pools[0], pools[1])
+    assert torch.equal(pools[0], _pool_blocks_by_hand(x, block).transpose(1, 2))
+    torch.testing.assert_close(inferred, trained.detach(), rtol=1e-5, atol=1e-6)
+
+
 # ---------------------------------------------------------------------- causal=True
 @pytest.mark.parametrize("rnn", ["lstm", "gru"])
 @pytest.mark.parametrize("modulation", ["affine", "scale"])

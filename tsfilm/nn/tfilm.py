@@ -294,7 +294,10 @@ class TFiLM(nn.Module):
 
         lengths = None
         if mask is None:
-            pooled = blocks.max(dim=-1).values  # (backward scatters by index: cheaper than amax)
+            if blocks.requires_grad and torch.is_grad_enabled():
+                pooled = blocks.max(dim=-1).values  # backward scatters by index, unlike amax
+            else:  # the same values, without the indices: about 10x faster on CPU
+                pooled = blocks.amax(dim=-1)
         else:
             lengths = _check_mask(mask, x)
             keep = nn.functional.pad(mask, (0, pad), value=False).reshape(n, 1, n_blk, block)
