@@ -25,6 +25,12 @@ Examples (the shipped models; about 20 minutes each on one CPU thread)::
     python benchmarks/pretrain.py --model speech-r4 --minutes 15 --out tsfilm/pretrained/
     python benchmarks/pretrain.py --all --minutes 15 --conv-minutes 2 --out tsfilm/pretrained/
 
+``--score`` trains nothing: it scores the model files in ``--out`` (else the package's)
+and the cubic spline on the validation signals (for speech: unseen prompts of the training
+voices, the paper's single-speaker setting) and on the test signals (the unseen voice)::
+
+    python benchmarks/pretrain.py --model speech-r4 --model piano-r4 --score
+
 ``--quick`` trains a tiny network for a few seconds on a few files (for tests).
 """
 
@@ -644,6 +650,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=None, help="checkpoints (default: cache)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoints")
     parser.add_argument("--quick", action="store_true", help="tiny network and data: seconds")
+    score_help = "train nothing: score the model files and the spline on validation and test"
+    parser.add_argument("--score", action="store_true", help=score_help)
     parser.add_argument("--verbose", type=int, default=1)
     speed_help = (
         "add a copy of every training signal at each of these speeds (0.8: lower voices, "
@@ -733,6 +741,51 @@ def rst_table(out: Path) -> str:
     return "\n".join(lines)
 
 
+def score(spec: Spec, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """SNR and LSD of ``spec``'s model file (in ``--out``, else the package's) and of the
+    cubic spline on the validation and the test signals, with the model's gain in SNR
+    and its LSD over the spline's."""
+    path = shipped_path(spec.name, args)
+    if path is None:
+        raise FileNotFoundError(f"{spec.name}.tsfilm is neither in {args.out} nor in the package")
+    est = tsfilm.load(path)
+    est.set_params(n_threads=1)
+    data = load_data(spec, args.quick)
+    rows = []
+    for split, signals in (("validation", data.valid), ("test", data.test)):
+        spline = evaluate(spline_predict(spec.ratio), spec.ratio, signals)
+        model = evaluate(est.predict, spec.ratio, signals)
+        rows.append(
+            {
+                "model": spec.name,
+                "split": split,
+                "signals": len(signals),
+                "seconds": _seconds(signals),
+                "spline": spline,
+                "tfilm": model,
+                "gain": model["snr"] - spline["snr"],
+                "lsd_ratio": model["lsd"] / spline["lsd"],
+            }
+        )
+    return rows
+
+
+def score_table(rows: list[dict[str, Any]]) -> str:
+    """``score``'s rows as a markdown table."""
+    lines = [
+        "| model | signals | spline SNR / LSD | TFiLM SNR / LSD | gain (dB) | LSD / spline's |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        spline, model = r["spline"], r["tfilm"]
+        lines.append(
+            f"| {r['model']} | {r['split']}, {r['signals']} ({r['seconds']:.0f} s) "
+            f"| {spline['snr']:.2f} / {spline['lsd']:.2f} | {model['snr']:.2f} / "
+            f"{model['lsd']:.2f} | {r['gain']:+.2f} | {r['lsd_ratio']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.table:
@@ -741,6 +794,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
+    if args.score:
+        print(score_table([row for name in args.models for row in score(SPECS[name], args)]))
+        return 0
     for name in args.models:
         pretrain(SPECS[name], args)
     return 0

@@ -380,6 +380,18 @@ def test_pretrain_quick_writes_a_model_and_its_card(tmp_path):
     assert "resumed (`--resume`) after" in text and meta["training"]["resumed_after"]
     # The checkpoints let an interrupted run continue.
     assert (tmp_path / "work" / "speech-r4-quick.last.tsfilm").is_file()
+    # --score scores that file and the spline again, on validation and test, training nothing.
+    with pretrain_script() as module:
+        out = ["--out", str(tmp_path / "out")]
+        args = module.parse_args(["--model", "speech-r4", "--quick", *out])
+        rows = module.score(module.SPECS["speech-r4"], args)
+        table = module.score_table(rows)
+    assert [r["split"] for r in rows] == ["validation", "test"]
+    test = rows[1]
+    assert test["tfilm"]["snr"] == pytest.approx(meta["metrics"]["tfilm"]["snr"], abs=1e-4)
+    assert test["spline"]["snr"] == pytest.approx(meta["metrics"]["spline"]["snr"], abs=1e-4)
+    assert test["gain"] == pytest.approx(test["tfilm"]["snr"] - test["spline"]["snr"])
+    assert table.count("\n| speech-r4 |") == 2 and f"{test['gain']:+.2f}" in table
 
 
 def test_pretrain_settings_and_speed_copies_reach_the_network_data_and_card(monkeypatch):
