@@ -32,8 +32,8 @@ __all__ = ["CommandError", "main"]
 #: ``tiny`` and ``small`` use TFiLM blocks of 256 input samples (the estimator's default,
 #: 32 blocks per 8192 samples as in the authors' code): as good as 64 or 128 in the
 #: recipe ablation (docs/user_guide/benchmarks.rst), with a quarter or half of the RNN
-#: steps, which brings their TFiLM/Conv training-step time from 1.19/1.12 to 1.09/1.09
-#: (``benchmarks/speed.py``).
+#: steps: TFiLM/Conv training-step time, idle, 1 / 2 threads, tiny 1.28 / 1.50 to
+#: 1.19 / 1.24, small 1.16 / 1.20 to 1.11 / 1.11 (``benchmarks/speed.py``).
 SIZES: dict[str, dict] = {
     "tiny": {"depth": 3, "width": 0.125, "max_filters": 64, "block_length": 256},
     "small": {"depth": 4, "width": 0.25, "max_filters": 128, "block_length": 256},
