@@ -12,7 +12,12 @@ import torch
 
 from tsfilm import TFiLMSuperResolver
 from tsfilm.estimators import _threads
-from tsfilm.estimators._threads import auto_threads, busy_cores_elsewhere, thread_policy
+from tsfilm.estimators._threads import (
+    auto_threads,
+    busy_cores_elsewhere,
+    flushes_denormals,
+    thread_policy,
+)
 
 LINUX = sys.platform.startswith("linux")
 
@@ -120,3 +125,63 @@ def test_bad_n_threads_is_refused(rng):
     high = rng.normal(size=(4, 128)).astype(np.float32)
     with pytest.raises(ValueError, match="n_threads"):
         TFiLMSuperResolver(n_threads="many").fit(high[:, ::2], high)
+
+
+@pytest.fixture
+def flush_supported():
+    before = flushes_denormals()
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormal floats")
+    torch.set_flush_denormal(before)
+    yield
+    torch.set_flush_denormal(before)
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_policy_flushes_denormals_and_restores_the_setting(flush_supported, before):
+    torch.set_flush_denormal(before)
+    assert flushes_denormals() is before
+    with thread_policy(1):
+        assert flushes_denormals()
+        # A subnormal product is zero inside: the slow path is never taken.
+        tiny = torch.tensor([1e-20]) * torch.tensor([1e-20])
+        assert tiny.item() == 0.0
+    assert flushes_denormals() is before
+    product = (torch.tensor([1e-20]) * torch.tensor([1e-20])).item()
+    assert (product == 0.0) is before
+
+
+def test_policy_restores_the_setting_after_an_error(flush_supported):
+    torch.set_flush_denormal(False)
+    with pytest.raises(RuntimeError, match="boom"), thread_policy(1):
+        raise RuntimeError("boom")
+    assert not flushes_denormals()
+
+
+def test_fit_and_predict_flush_inside_only(flush_supported, rng, monkeypatch):
+    torch.set_flush_denormal(False)
+    seen = []
+    original = TFiLMSuperResolver.compute_loss
+
+    def spy(self, module, batch):
+        seen.append(flushes_denormals())
+        return original(self, module, batch)
+
+    monkeypatch.setattr(TFiLMSuperResolver, "compute_loss", spy)
+    high = rng.normal(size=(4, 256)).astype(np.float32)
+    est = TFiLMSuperResolver(
+        depth=2,
+        width=0.125,
+        max_filters=16,
+        block_length=16,
+        patch_length=128,
+        batch_size=4,
+        max_epochs=1,
+        validation_fraction=0.0,
+        patience=None,
+        random_state=0,
+    ).fit(high[:, ::2], high)
+    assert seen and all(seen)
+    assert not flushes_denormals()
+    assert est.predict(high[:, ::2]).shape == high.shape
+    assert not flushes_denormals()
