@@ -22,6 +22,20 @@ from tsfilm.estimators._threads import (
 LINUX = sys.platform.startswith("linux")
 
 
+def _tiny_resolver(**params) -> TFiLMSuperResolver:
+    """A super-resolver small enough to fit in a fraction of a second."""
+    return TFiLMSuperResolver(
+        depth=2,
+        width=0.125,
+        max_filters=16,
+        block_length=16,
+        patch_length=128,
+        batch_size=4,
+        random_state=0,
+        **params,
+    )
+
+
 @pytest.fixture
 def two_threads():
     before = torch.get_num_threads()
@@ -103,17 +117,7 @@ def test_auto_with_one_thread_does_not_measure(monkeypatch):
 
 def test_fit_records_threads_per_epoch(rng):
     high = rng.normal(size=(6, 256)).astype(np.float32)
-    est = TFiLMSuperResolver(
-        depth=2,
-        width=0.125,
-        max_filters=16,
-        block_length=16,
-        patch_length=128,
-        batch_size=4,
-        max_epochs=2,
-        random_state=0,
-        verbose=0,
-    )
+    est = _tiny_resolver(max_epochs=2, verbose=0)
     assert est.get_params()["n_threads"] == "auto"
     est.fit(high[:, ::2], high)
     threads = [epoch["threads"] for epoch in est.history_]
@@ -169,18 +173,8 @@ def test_fit_and_predict_flush_inside_only(flush_supported, rng, monkeypatch):
 
     monkeypatch.setattr(TFiLMSuperResolver, "compute_loss", spy)
     high = rng.normal(size=(4, 256)).astype(np.float32)
-    est = TFiLMSuperResolver(
-        depth=2,
-        width=0.125,
-        max_filters=16,
-        block_length=16,
-        patch_length=128,
-        batch_size=4,
-        max_epochs=1,
-        validation_fraction=0.0,
-        patience=None,
-        random_state=0,
-    ).fit(high[:, ::2], high)
+    est = _tiny_resolver(max_epochs=1, validation_fraction=0.0, patience=None)
+    est.fit(high[:, ::2], high)
     assert seen and all(seen)
     assert not flushes_denormals()
     assert est.predict(high[:, ::2]).shape == high.shape
