@@ -15,7 +15,7 @@ For the same span, the CPU flushes subnormal floats (below about 1.2e-38 in floa
 zero (:func:`torch.set_flush_denormal`) and returns to its previous setting afterwards.
 Gradients that fade over many RNN steps become subnormal, and some CPUs (Intel Xeon here)
 compute with them tens of times slower than with normal numbers: the LSTM text baseline's
-training epoch took 75 s instead of 7. Torch's worker threads that start during a fit or
+training epoch took 75 s instead of about 6. Torch's worker threads that start during a fit or
 a prediction inherit the setting; the values flushed are far below anything a network's
 output depends on.
 """
@@ -197,7 +197,8 @@ class _Policy:
 
 @contextlib.contextmanager
 def thread_policy(n_threads: int | str | None) -> Iterator[_Policy]:
-    """Set torch's CPU threads for a fit or a prediction; restore them afterwards.
+    """Set torch's CPU threads for a fit or a prediction, flush subnormal floats to zero
+    on this thread meanwhile (see the module's notes); restore both afterwards.
 
     Parameters
     ----------
