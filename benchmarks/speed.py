@@ -34,7 +34,11 @@ the same conditions (a shared machine changes its load from minute to minute):
    includes torch's buffers and moves by tens of MB with the allocator's state) and
    NumPy's arrays alone (``tracemalloc``). The ratios of the longest to the shortest
    length show whether speed or memory depends on the length.
-7. **Text**: seconds per training epoch of :class:`tsfilm.TFiLMTextClassifier` and the
+7. **Heap**: the same predictions, one thread and no competing load, with the engine's
+   heap policy (:mod:`tsfilm.estimators._heap`: freed memory stays in the process for
+   the call) and with glibc's defaults (``TSFILM_HEAP=system``), alternating in fresh
+   processes: what keeping the freed blocks buys, and what it costs in peak memory.
+8. **Text**: seconds per training epoch of :class:`tsfilm.TFiLMTextClassifier` and the
    SmallCNN and LSTM baselines (``"smallcnn_text"``, ``"lstm_text"``), each sized to
    about ``--text-params`` parameters as in ``benchmarks/text_classification.py``, on
    random documents, trained in float32 (``--text-precision``); the TFiLM/SmallCNN and
@@ -596,6 +600,58 @@ def fit_small_model(size: str, args: Namespace, path: Path) -> int:
     return sum(p.numel() for p in est.module_.parameters())
 
 
+def _inference_run(model: Path, minutes: float, threads: str, heap: str = "") -> dict:
+    """:func:`inference_child` in a fresh process; ``heap="system"`` sets ``TSFILM_HEAP``."""
+    command = [sys.executable, __file__, "--child-model", str(model)]
+    command += ["--child-seconds", str(minutes * 60), "--child-threads", str(threads)]
+    env = dict(os.environ)
+    env.pop("TSFILM_HEAP", None)
+    if heap:
+        env["TSFILM_HEAP"] = heap
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"inference child failed:\n{done.stderr}")
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    r["rtf"] = r["audio_seconds"] / r["seconds"]
+    return r
+
+
+def heap_comparison(args: Namespace, records: Records) -> list[list]:
+    """Prediction with the engine's heap policy against glibc's defaults (``TSFILM_HEAP=system``),
+    one thread, no competing load, the two alternating in fresh processes."""
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for size in args.sizes:
+            model = Path(folder) / f"{size}.tsfilm"
+            fit_small_model(size, args, model)
+            for minutes in args.minutes:
+                runs: dict[str, list[dict]] = {"kept": [], "system": []}
+                for _ in range(args.heap_repeats):
+                    for heap in runs:
+                        runs[heap].append(
+                            _inference_run(model, minutes, "1", "" if heap == "kept" else heap)
+                        )
+                best = {heap: max(r["rtf"] for r in v) for heap, v in runs.items()}
+                rss = {
+                    heap: min(r["rss_extra_bytes"] for r in v) / 2**20 for heap, v in runs.items()
+                }
+                setting = {"size": size, "minutes": minutes, "threads": 1, "load": IDLE}
+                for heap in runs:
+                    records.add("heap", f"real-time factor, {heap}", best[heap], **setting)
+                    records.add(
+                        "heap", f"peak RSS beyond output, {heap}", rss[heap], "MB", **setting
+                    )
+                ratio = best["kept"] / best["system"]
+                records.add("heap", "RTF kept/system", ratio, **setting)
+                rows.append([size, minutes, best["kept"], best["system"], ratio, *rss.values()])
+                print(
+                    f"  heap {size}, {minutes} min: RTF {best['kept']:.1f} kept, "
+                    f"{best['system']:.1f} system",
+                    flush=True,
+                )
+    return rows
+
+
 def inference(
     args: Namespace, spline_rate: float, records: Records
 ) -> tuple[list[list], list[list]]:
@@ -609,17 +665,8 @@ def inference(
                 for load in args.loads:
                     results = []
                     for minutes in args.minutes:
-                        command = [sys.executable, __file__, "--child-model", str(model)]
-                        command += ["--child-seconds", str(minutes * 60)]
-                        command += ["--child-threads", str(threads)]
                         with competing_load(load == BUSY):
-                            done = subprocess.run(
-                                command, capture_output=True, text=True, check=False
-                            )
-                        if done.returncode != 0:
-                            raise RuntimeError(f"inference child failed:\n{done.stderr}")
-                        r = json.loads(done.stdout.strip().splitlines()[-1])
-                        r["rtf"] = r["audio_seconds"] / r["seconds"]
+                            r = _inference_run(model, minutes, threads)
                         results.append(r)
                         rss_mb = r["rss_extra_bytes"] / 2**20
                         numpy_mb = r["numpy_extra_bytes"] / 2**20
@@ -798,7 +845,7 @@ def parse_args(argv: list[str] | None) -> Namespace:
         "--skip",
         nargs="+",
         default=[],
-        choices=["training", "threads", "precision", "inference", "text"],
+        choices=["training", "threads", "precision", "inference", "heap", "text"],
         help="sections to leave out",
     )
     parser.add_argument("--out", type=Path, default=None, help="CSV file of every figure")
@@ -834,6 +881,7 @@ def parse_args(argv: list[str] | None) -> Namespace:
     args.text_vocabulary = 2000 if quick else 20000
     args.text_batch_size = 32
     args.text_repeats = 1 if quick else 3
+    args.heap_repeats = 1 if quick else 2
     return args
 
 
@@ -925,6 +973,18 @@ def run(args: Namespace, records: Records) -> None:
             header = ["size", "threads", "competing load", "lengths", "RTF ratio"]
             header += ["peak RSS ratio", "NumPy peak ratio"]
             table(header, growth)
+
+    if "heap" not in args.skip:
+        with section("Heap (predict, 1 thread, no competing load, fresh processes)", records):
+            rows = heap_comparison(args, records)
+            header = ["size", "minutes", "RTF kept", "RTF system", "kept/system"]
+            header += ["peak RSS beyond output, kept (MB)", "system (MB)"]
+            table(header, rows)
+            print(
+                "kept: the engine's heap policy (freed memory stays in the process during "
+                "predict, tsfilm/estimators/_heap.py); system: glibc's defaults "
+                "(TSFILM_HEAP=system). Best RTF and lowest peak of the repeats."
+            )
 
     if "text" not in args.skip:
         title = f"Text ({args.text_documents} random documents of {args.text_length} tokens"

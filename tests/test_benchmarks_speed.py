@@ -30,6 +30,7 @@ ROWS = (
     "| tiny | 0.050 | 1 | none |",
     "| small | 0.500 | auto | 1 busy process |",
     "| tiny | 1 | none | 0.5 min / 0.05 min |",
+    "kept: the engine's heap policy",
     "| tfilm |",
     "| smallcnn |",
     "| lstm |",
@@ -59,5 +60,7 @@ def test_quick_run_prints_every_table(tmp_path: Path) -> None:
         records = list(csv.DictReader(handle))
     sections = {r["section"] for r in records}
     expected = {"machine", "ceilings", "training", "threads", "wait policy", "precision"}
-    assert expected | {"inference", "text"} <= sections
+    assert expected | {"inference", "heap", "text"} <= sections
+    kept = [float(r["value"]) for r in records if r["item"] == "RTF kept/system"]
+    assert kept and all(v > 0 for v in kept)
     assert any(r["item"] == "TFiLM/Conv (best)" for r in records)

@@ -45,6 +45,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from tsfilm.estimators._distributed import distributed_context
+from tsfilm.estimators._heap import heap_policy
 from tsfilm.estimators._threads import thread_policy
 from tsfilm.preprocessing import chunk_spans, overlap_add
 from tsfilm.validation import StrictInterval, StrOptions, int_at_least
@@ -678,7 +679,7 @@ class TorchEstimator(BaseEstimator):
         # predictions keep float32's precision and do not depend on batch composition.
         precision = "float32" if self.precision == "auto" else self.precision
         autocast = self._autocast(device, resolve_precision(precision, device))
-        with thread_policy(self.n_threads), torch.inference_mode(), autocast:
+        with thread_policy(self.n_threads), heap_policy(), torch.inference_mode(), autocast:
             self.module_.to(device).eval()
             yield device
 
