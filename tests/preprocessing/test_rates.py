@@ -172,6 +172,29 @@ def test_spline_keeps_low_samples_exactly(ratio, n_low, extra, seed):
     np.testing.assert_array_equal(high[:, : kept * ratio : ratio], x_low[:, :kept])
 
 
+@settings(deadline=None)
+@given(
+    ratio=st.integers(1, 8),
+    n_low=st.integers(4, 60),
+    extra=st.integers(-200, 20),
+    seed=st.integers(0, 2**16),
+)
+def test_spline_is_scipys_not_a_knot_b_spline(ratio, n_low, extra, seed):
+    """The equally-spaced solver gives scipy's general B-spline (make_interp_spline, k=3,
+    not-a-knot) to rounding, inside, before the end and extrapolated past it."""
+    from scipy.interpolate import make_interp_spline
+
+    x_low = np.random.default_rng(seed).standard_normal((2, 3, n_low)) * 10.0 ** (seed % 7 - 3)
+    length = max(1, n_low * ratio + extra)
+    expected = make_interp_spline(np.arange(n_low) * float(ratio), x_low, k=3, axis=-1)(
+        np.arange(length, dtype=np.float64)
+    )
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(
+        spline_upsample(x_low, ratio, length=length), expected, atol=1e-11 * scale
+    )
+
+
 def test_spline_reproduces_a_cubic_including_the_extrapolated_tail():
     t = np.arange(43, dtype=np.float64)
     cubic = 0.5 * t**3 - 2.0 * t**2 + t - 7.0
