@@ -11,10 +11,10 @@ prediction :func:`heap_policy` raises both thresholds to 1 GiB, so freed blocks 
 without faults; at its end it returns the free memory to the system (``malloc_trim``) and
 sets the thresholds to 32 MiB and 64 MiB, the values glibc's own adjustment reaches once
 large blocks have been freed (glibc cannot go back to adjusting them itself). Measured
-(``benchmarks/speed.py``, "Heap", one thread, Intel Xeon): the small model predicts 1.29
-to 1.40 times as fast, the tiny one 1.10 to 1.18 times; the peak resident memory moved by
--4 to +20 % (freed blocks that do not fit the next request wait in the heap until the
-end of the call). Training repeats the same allocations step after step, glibc's adjustment already
+(``benchmarks/speed.py``, "Heap", one thread, Intel Xeon, three runs): the small model
+predicted 1.28 to 1.61 times as fast, the tiny one 0.96 to 1.21 times (a tie once the
+spline got faster); the peak resident memory moved by -8 to +20 % (freed blocks that do
+not fit the next request wait in the heap until the end of the call). Training repeats the same allocations step after step, glibc's adjustment already
 serves them from the heap, and a fit took the same time with and without the policy, so
 ``fit`` leaves the allocator alone.
 
