@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 import tsfilm.estimators._base as base
-from tsfilm import TFiLMSuperResolver
 from tsfilm.estimators import _heap
 from tsfilm.estimators._heap import heap_policy, heap_policy_applies
 
@@ -154,7 +153,9 @@ def test_predictions_are_the_same_with_the_system_heap(tmp_path: Path) -> None:
     np.testing.assert_array_equal(outputs[0], outputs[1])
 
 
-def test_predict_runs_under_the_policy_and_fit_does_not(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_predict_runs_under_the_policy_and_fit_does_not(
+    monkeypatch: pytest.MonkeyPatch, tiny_resolver
+) -> None:
     spans: list[bool] = []
     real = base.heap_policy
 
@@ -166,18 +167,8 @@ def test_predict_runs_under_the_policy_and_fit_does_not(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(base, "heap_policy", recording)
     x = np.sin(np.linspace(0, 30, 256))[None]
-    est = TFiLMSuperResolver(
-        depth=2,
-        width=0.125,
-        max_filters=16,
-        block_length=16,
-        patch_length=128,
-        batch_size=4,
-        max_epochs=1,
-        validation_fraction=0.0,
-        patience=None,
-        random_state=0,
-    ).fit(x[:, ::2], x)
+    est = tiny_resolver(max_epochs=1, validation_fraction=0.0, patience=None)
+    est.fit(x[:, ::2], x)
     assert spans == []  # training gained nothing from it (benchmarks/speed.py, "Heap")
     est.predict(x[:, ::2])
     assert len(spans) == 1

@@ -22,20 +22,6 @@ from tsfilm.estimators._threads import (
 LINUX = sys.platform.startswith("linux")
 
 
-def _tiny_resolver(**params) -> TFiLMSuperResolver:
-    """A super-resolver small enough to fit in a fraction of a second."""
-    return TFiLMSuperResolver(
-        depth=2,
-        width=0.125,
-        max_filters=16,
-        block_length=16,
-        patch_length=128,
-        batch_size=4,
-        random_state=0,
-        **params,
-    )
-
-
 @pytest.fixture
 def two_threads():
     before = torch.get_num_threads()
@@ -115,9 +101,9 @@ def test_auto_with_one_thread_does_not_measure(monkeypatch):
         torch.set_num_threads(before)
 
 
-def test_fit_records_threads_per_epoch(rng):
+def test_fit_records_threads_per_epoch(rng, tiny_resolver):
     high = rng.normal(size=(6, 256)).astype(np.float32)
-    est = _tiny_resolver(max_epochs=2, verbose=0)
+    est = tiny_resolver(max_epochs=2, verbose=0)
     assert est.get_params()["n_threads"] == "auto"
     est.fit(high[:, ::2], high)
     threads = [epoch["threads"] for epoch in est.history_]
@@ -162,7 +148,7 @@ def test_policy_restores_the_setting_after_an_error(flush_supported):
     assert not flushes_denormals()
 
 
-def test_fit_and_predict_flush_inside_only(flush_supported, rng, monkeypatch):
+def test_fit_and_predict_flush_inside_only(flush_supported, rng, monkeypatch, tiny_resolver):
     torch.set_flush_denormal(False)
     seen = []
     original = TFiLMSuperResolver.compute_loss
@@ -173,7 +159,7 @@ def test_fit_and_predict_flush_inside_only(flush_supported, rng, monkeypatch):
 
     monkeypatch.setattr(TFiLMSuperResolver, "compute_loss", spy)
     high = rng.normal(size=(4, 256)).astype(np.float32)
-    est = _tiny_resolver(max_epochs=1, validation_fraction=0.0, patience=None)
+    est = tiny_resolver(max_epochs=1, validation_fraction=0.0, patience=None)
     est.fit(high[:, ::2], high)
     assert seen and all(seen)
     assert not flushes_denormals()
