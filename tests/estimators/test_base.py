@@ -371,6 +371,15 @@ def test_auto_precision_predicts_in_float32(monkeypatch):
     assert _conv_output_dtypes(est.module_, lambda: est.predict(X[:, ::2])) == {torch.float32}
 
 
+def test_bfloat16_speedup_ignores_a_pair_split_by_load():
+    """A burst of load that slows one step of one pair does not decide the precision."""
+    from tsfilm.estimators import _base
+
+    times = iter([1.0, 1.1] * 3 + [9.0, 1.1] + [1.0, 1.1] * 3)  # fp32, bf16, ...
+    ratio = _base._median_pair_ratio(lambda enabled: next(times), 7)
+    assert ratio == pytest.approx(1.0 / 1.1)
+
+
 def test_the_speedup_measurement_leaves_the_global_rng_alone():
     from tsfilm.estimators._base import bfloat16_speedup
 

@@ -32,6 +32,7 @@ import copy
 import functools
 import itertools
 import math
+import statistics
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -195,6 +196,8 @@ class TrainingInterruptedWarning(RuntimeWarning):
 
 #: Device types a network can train and predict on.
 _DEVICE_TYPES = ("cpu", "cuda", "mps")
+#: Pairs of training steps (float32, bfloat16) that ``precision="auto"`` times on the CPU.
+_SPEEDUP_PAIRS = 7
 
 
 def _resolve_device(device: str | torch.device) -> torch.device:
@@ -238,10 +241,10 @@ def bfloat16_speedup() -> float:
     the FFT, in float32 whatever the precision, as in training), so the figure is what
     bfloat16 buys tsfilm's networks, not a bare convolution: on an AMD EPYC with
     AVX512-BF16 a bare short-kernel convolution ran 1.5x faster in bfloat16 but the U-Net
-    steps at most 1.1x. Measured once per process on the CPU (best of three after a
-    warm-up, about half a second) on one thread whatever torch's setting, so that another
-    process on the cores does not decide the outcome, with torch's global random state
-    untouched. Above 1 bfloat16 is faster.
+    steps at most 1.1x. Measured once per process on the CPU (the median ratio of seven
+    pairs of steps, one in each precision, after a warm-up: about half a second) on one
+    thread whatever torch's setting, so that another process on the cores does not decide
+    the outcome, with torch's global random state untouched. Above 1 bfloat16 is faster.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -267,8 +270,16 @@ def _bfloat16_step_ratio() -> float:
         return time.perf_counter() - start
 
     step(False), step(True)  # warm-up: kernels are chosen on the first call
-    times = {enabled: min(step(enabled) for _ in range(3)) for enabled in (False, True)}
-    return times[False] / times[True]
+    # Pairs of steps, one of each precision back to back, so that a change of load hits
+    # both; the median of the pairs' ratios ignores a pair that a burst of load split.
+    # (Best-of-three blocks, one precision after the other, picked bfloat16 in 2 of 9
+    # processes on an Intel Xeon where it is 5 to 10 % slower.)
+    return _median_pair_ratio(step, _SPEEDUP_PAIRS)
+
+
+def _median_pair_ratio(step: Callable[[bool], float], pairs: int) -> float:
+    """Median over ``pairs`` of ``step(False) / step(True)``, the two timed back to back."""
+    return statistics.median(step(False) / step(True) for _ in range(pairs))
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
