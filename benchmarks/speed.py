@@ -548,8 +548,9 @@ def _peak_bytes(reset: bool) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KB on Linux
 
 
-def inference_child(model: Path, seconds: float, threads: str) -> dict:
-    """One up-sampling measurement, in this (fresh) process."""
+def inference_child(model: Path, seconds: float, threads: str, numpy_peak: bool = True) -> dict:
+    """One up-sampling measurement, in this (fresh) process; ``numpy_peak=False`` leaves
+    out the second call that measures NumPy's arrays."""
     import tracemalloc
 
     import tsfilm
@@ -571,20 +572,22 @@ def inference_child(model: Path, seconds: float, threads: str) -> dict:
     elapsed = time.perf_counter() - start
     peak = _peak_bytes(reset)
     assert out.shape == (1, n_low * RATIO) and np.all(np.isfinite(out))
-    # NumPy's arrays in a second call: tracemalloc traces every Python allocation, which
-    # made the timed call 10 to 15 % slower when it ran there.
-    del out
-    _release_free_memory()
-    tracemalloc.start()  # NumPy reports its arrays to tracemalloc; torch does not
-    out = est.predict(x)
-    numpy_peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    numpy_extra = None
+    if numpy_peak:
+        # NumPy's arrays in a second call: tracemalloc traces every Python allocation,
+        # which made the timed call 10 to 15 % slower when it ran there.
+        del out
+        _release_free_memory()
+        tracemalloc.start()  # NumPy reports its arrays to tracemalloc; torch does not
+        out = est.predict(x)
+        numpy_extra = int(tracemalloc.get_traced_memory()[1] - out.nbytes)
+        tracemalloc.stop()
     return {
         "seconds": elapsed,
         "audio_seconds": n_low * RATIO / SAMPLE_RATE,
         "output_bytes": int(out.nbytes),
         "rss_extra_bytes": int(peak - before - out.nbytes),
-        "numpy_extra_bytes": int(numpy_peak - out.nbytes),
+        "numpy_extra_bytes": numpy_extra,
         "peak_reset": reset,
     }
 
@@ -610,10 +613,14 @@ def fit_small_model(size: str, args: Namespace, path: Path) -> int:
     return sum(p.numel() for p in est.module_.parameters())
 
 
-def _inference_run(model: Path, minutes: float, threads: str, heap: str = "") -> dict:
+def _inference_run(
+    model: Path, minutes: float, threads: str, heap: str = "", numpy_peak: bool = True
+) -> dict:
     """:func:`inference_child` in a fresh process; ``heap="system"`` sets ``TSFILM_HEAP``."""
     command = [sys.executable, __file__, "--child-model", str(model)]
     command += ["--child-seconds", str(minutes * 60), "--child-threads", str(threads)]
+    if not numpy_peak:
+        command.append("--child-no-numpy")
     env = dict(os.environ)
     env.pop("TSFILM_HEAP", None)
     if heap:
@@ -626,93 +633,93 @@ def _inference_run(model: Path, minutes: float, threads: str, heap: str = "") ->
     return r
 
 
-def heap_comparison(args: Namespace, records: Records) -> list[list]:
+def heap_comparison(args: Namespace, records: Records, models: dict[str, Path]) -> list[list]:
     """Prediction with the engine's heap policy against glibc's defaults (``TSFILM_HEAP=system``),
     one thread, no competing load, the two alternating in fresh processes."""
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        for size in args.sizes:
-            model = Path(folder) / f"{size}.tsfilm"
-            fit_small_model(size, args, model)
-            for minutes in args.minutes:
-                runs: dict[str, list[dict]] = {"kept": [], "system": []}
-                for _ in range(args.heap_repeats):
-                    for heap in runs:
-                        runs[heap].append(
-                            _inference_run(model, minutes, "1", "" if heap == "kept" else heap)
-                        )
-                best = {heap: max(r["rtf"] for r in v) for heap, v in runs.items()}
-                rss = {
-                    heap: min(r["rss_extra_bytes"] for r in v) / 2**20 for heap, v in runs.items()
-                }
-                setting = {"size": size, "minutes": minutes, "threads": 1, "load": IDLE}
+    for size, model in models.items():
+        for minutes in args.minutes:
+            runs: dict[str, list[dict]] = {"kept": [], "system": []}
+            for _ in range(args.heap_repeats):
                 for heap in runs:
-                    records.add("heap", f"real-time factor, {heap}", best[heap], **setting)
-                    records.add(
-                        "heap", f"peak RSS beyond output, {heap}", rss[heap], "MB", **setting
+                    setting = "" if heap == "kept" else heap
+                    runs[heap].append(
+                        _inference_run(model, minutes, "1", setting, numpy_peak=False)
                     )
-                ratio = best["kept"] / best["system"]
-                records.add("heap", "RTF kept/system", ratio, **setting)
-                rows.append([size, minutes, best["kept"], best["system"], ratio, *rss.values()])
-                print(
-                    f"  heap {size}, {minutes} min: RTF {best['kept']:.1f} kept, "
-                    f"{best['system']:.1f} system",
-                    flush=True,
-                )
+            best = {heap: max(r["rtf"] for r in v) for heap, v in runs.items()}
+            rss = {heap: min(r["rss_extra_bytes"] for r in v) / 2**20 for heap, v in runs.items()}
+            setting = {"size": size, "minutes": minutes, "threads": 1, "load": IDLE}
+            for heap in runs:
+                records.add("heap", f"real-time factor, {heap}", best[heap], **setting)
+                records.add("heap", f"peak RSS beyond output, {heap}", rss[heap], "MB", **setting)
+            ratio = best["kept"] / best["system"]
+            records.add("heap", "RTF kept/system", ratio, **setting)
+            rows.append([size, minutes, best["kept"], best["system"], ratio, *rss.values()])
+            print(
+                f"  heap {size}, {minutes} min: RTF {best['kept']:.1f} kept, "
+                f"{best['system']:.1f} system",
+                flush=True,
+            )
     return rows
 
 
+def saved_models(args: Namespace, folder: Path) -> dict[str, Path]:
+    """One fitted super-resolver per size, saved in ``folder``, for sections 6 and 7."""
+    models = {}
+    for size in args.sizes:
+        models[size] = folder / f"{size}.tsfilm"
+        fit_small_model(size, args, models[size])
+    return models
+
+
 def inference(
-    args: Namespace, spline_rate: float, records: Records
+    args: Namespace, spline_rate: float, records: Records, models: dict[str, Path]
 ) -> tuple[list[list], list[list]]:
     """Real-time factor and extra peak memory of predict per size, threads, load and length."""
     rows, growth = [], []
-    with tempfile.TemporaryDirectory() as folder:
-        for size in args.sizes:
-            model = Path(folder) / f"{size}.tsfilm"
-            fit_small_model(size, args, model)
-            for threads in args.inference_threads:
-                for load in args.loads:
-                    results = []
-                    for minutes in args.minutes:
-                        with competing_load(load == BUSY):
-                            r = _inference_run(model, minutes, threads)
-                        results.append(r)
-                        rss_mb = r["rss_extra_bytes"] / 2**20
-                        numpy_mb = r["numpy_extra_bytes"] / 2**20
-                        spline = r["rtf"] * SAMPLE_RATE / spline_rate
-                        setting = {"size": size, "minutes": minutes, "threads": threads}
-                        setting["load"] = load
-                        records.add("inference", "compute", r["seconds"], "s", **setting)
-                        records.add("inference", "real-time factor", r["rtf"], **setting)
-                        records.add("inference", "RTF / spline RTF", spline, **setting)
-                        output_mb = r["output_bytes"] / 2**20
-                        records.add("inference", "output", output_mb, "MB", **setting)
-                        records.add("inference", "peak RSS beyond output", rss_mb, "MB", **setting)
-                        records.add("inference", "NumPy beyond output", numpy_mb, "MB", **setting)
-                        rows.append([size, minutes, threads, load, r["seconds"], r["rtf"]])
-                        rows[-1] += [spline, output_mb, rss_mb, numpy_mb]
-                        print(
-                            f"  inference {size}, {minutes} min, {threads} thread(s), load "
-                            f"{load}: RTF {r['rtf']:.1f}, peak RSS {rss_mb:.0f} MB beyond output",
-                            flush=True,
-                        )
-                    first, last = results[0], results[-1]
-                    label = f"{args.minutes[-1]:g} min / {args.minutes[0]:g} min"
-                    ratios = [last["rtf"] / first["rtf"]]
-                    for key in ("rss_extra_bytes", "numpy_extra_bytes"):
-                        ratios.append(last[key] / max(first[key], 1))
-                    names = ("RTF", "peak RSS", "NumPy peak")
-                    for name, ratio in zip(names, ratios, strict=True):
-                        records.add(
-                            "inference",
-                            f"{name} {label}",
-                            ratio,
-                            size=size,
-                            threads=threads,
-                            load=load,
-                        )
-                    growth.append([size, threads, load, label, *ratios])
+    for size, model in models.items():
+        for threads in args.inference_threads:
+            for load in args.loads:
+                results = []
+                for minutes in args.minutes:
+                    with competing_load(load == BUSY):
+                        r = _inference_run(model, minutes, threads)
+                    results.append(r)
+                    rss_mb = r["rss_extra_bytes"] / 2**20
+                    numpy_mb = r["numpy_extra_bytes"] / 2**20
+                    spline = r["rtf"] * SAMPLE_RATE / spline_rate
+                    setting = {"size": size, "minutes": minutes, "threads": threads}
+                    setting["load"] = load
+                    records.add("inference", "compute", r["seconds"], "s", **setting)
+                    records.add("inference", "real-time factor", r["rtf"], **setting)
+                    records.add("inference", "RTF / spline RTF", spline, **setting)
+                    output_mb = r["output_bytes"] / 2**20
+                    records.add("inference", "output", output_mb, "MB", **setting)
+                    records.add("inference", "peak RSS beyond output", rss_mb, "MB", **setting)
+                    records.add("inference", "NumPy beyond output", numpy_mb, "MB", **setting)
+                    rows.append([size, minutes, threads, load, r["seconds"], r["rtf"]])
+                    rows[-1] += [spline, output_mb, rss_mb, numpy_mb]
+                    print(
+                        f"  inference {size}, {minutes} min, {threads} thread(s), load "
+                        f"{load}: RTF {r['rtf']:.1f}, peak RSS {rss_mb:.0f} MB beyond output",
+                        flush=True,
+                    )
+                first, last = results[0], results[-1]
+                label = f"{args.minutes[-1]:g} min / {args.minutes[0]:g} min"
+                ratios = [last["rtf"] / first["rtf"]]
+                for key in ("rss_extra_bytes", "numpy_extra_bytes"):
+                    ratios.append(last[key] / max(first[key], 1))
+                names = ("RTF", "peak RSS", "NumPy peak")
+                for name, ratio in zip(names, ratios, strict=True):
+                    records.add(
+                        "inference",
+                        f"{name} {label}",
+                        ratio,
+                        size=size,
+                        threads=threads,
+                        load=load,
+                    )
+                growth.append([size, threads, load, label, *ratios])
     return rows, growth
 
 
@@ -860,6 +867,7 @@ def parse_args(argv: list[str] | None) -> Namespace:
     parser.add_argument("--child-model", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--child-threads", help=argparse.SUPPRESS)
+    parser.add_argument("--child-no-numpy", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-step", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     all_threads = torch.get_num_threads()
@@ -904,6 +912,38 @@ def section(title: str, records: Records) -> Iterator[None]:
     records.add("runtime", title.partition(" (")[0], elapsed, "s")
     print(f"({title.partition(' (')[0]}: {elapsed:.1f} s)", flush=True)
     print()
+
+
+def prediction_sections(args: Namespace, spline_rate: float, records: Records) -> None:
+    """Sections 6 and 7, on the same saved models."""
+    if {"inference", "heap"} <= set(args.skip):
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        models = saved_models(args, Path(folder))
+
+        if "inference" not in args.skip:
+            title = f"Inference (TFiLMSuperResolver.predict, ratio {RATIO}, 16 kHz"
+            with section(f"{title}, each length in a fresh process)", records):
+                rows, growth = inference(args, spline_rate, records, models)
+                header = ["size", "minutes", "threads", "competing load", "compute (s)", "RTF"]
+                header += ["RTF / spline RTF", "output (MB)", "peak RSS beyond output (MB)"]
+                header += ["NumPy peak beyond output (MB)"]
+                table(header, rows)
+                header = ["size", "threads", "competing load", "lengths", "RTF ratio"]
+                header += ["peak RSS ratio", "NumPy peak ratio"]
+                table(header, growth)
+
+        if "heap" not in args.skip:
+            with section("Heap (predict, 1 thread, no competing load, fresh processes)", records):
+                rows = heap_comparison(args, records, models)
+                header = ["size", "minutes", "RTF kept", "RTF system", "kept/system"]
+                header += ["peak RSS beyond output, kept (MB)", "system (MB)"]
+                table(header, rows)
+                print(
+                    "kept: the engine's heap policy (freed memory stays in the process during "
+                    "predict, tsfilm/estimators/_heap.py); system: glibc's defaults "
+                    "(TSFILM_HEAP=system). Best RTF and lowest peak of the repeats."
+                )
 
 
 def run(args: Namespace, records: Records) -> None:
@@ -971,29 +1011,7 @@ def run(args: Namespace, records: Records) -> None:
             header += ["load average"]
             table(header, rows)
 
-    if "inference" not in args.skip:
-        title = f"Inference (TFiLMSuperResolver.predict, ratio {RATIO}, 16 kHz"
-        with section(f"{title}, each length in a fresh process)", records):
-            rows, growth = inference(args, spline_rate, records)
-            header = ["size", "minutes", "threads", "competing load", "compute (s)", "RTF"]
-            header += ["RTF / spline RTF", "output (MB)", "peak RSS beyond output (MB)"]
-            header += ["NumPy peak beyond output (MB)"]
-            table(header, rows)
-            header = ["size", "threads", "competing load", "lengths", "RTF ratio"]
-            header += ["peak RSS ratio", "NumPy peak ratio"]
-            table(header, growth)
-
-    if "heap" not in args.skip:
-        with section("Heap (predict, 1 thread, no competing load, fresh processes)", records):
-            rows = heap_comparison(args, records)
-            header = ["size", "minutes", "RTF kept", "RTF system", "kept/system"]
-            header += ["peak RSS beyond output, kept (MB)", "system (MB)"]
-            table(header, rows)
-            print(
-                "kept: the engine's heap policy (freed memory stays in the process during "
-                "predict, tsfilm/estimators/_heap.py); system: glibc's defaults "
-                "(TSFILM_HEAP=system). Best RTF and lowest peak of the repeats."
-            )
+    prediction_sections(args, spline_rate, records)
 
     if "text" not in args.skip:
         for vocabulary, documents in args.text_configs:
@@ -1017,7 +1035,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(step_child(args.child_step, int(args.child_threads), args)))
         return 0
     if args.child_model is not None:
-        result = inference_child(args.child_model, args.child_seconds, args.child_threads)
+        result = inference_child(
+            args.child_model, args.child_seconds, args.child_threads, not args.child_no_numpy
+        )
         print(json.dumps(result))
         return 0
 

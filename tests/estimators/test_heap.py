@@ -1,4 +1,4 @@
-"""The engine's heap policy: freed memory kept during a fit or a prediction, then trimmed."""
+"""The engine's heap policy: freed memory kept during a prediction, then trimmed."""
 
 from __future__ import annotations
 
@@ -77,12 +77,12 @@ def test_span_restores_after_an_error(fake_libc: _FakeLibc) -> None:
 def test_concurrent_spans_trim_when_the_last_leaves(fake_libc: _FakeLibc) -> None:
     entered, release = threading.Barrier(2), threading.Event()
 
-    def fit() -> None:
+    def predict() -> None:
         with heap_policy():
             entered.wait()
             release.wait()
 
-    worker = threading.Thread(target=fit)
+    worker = threading.Thread(target=predict)
     with heap_policy():
         worker.start()
         entered.wait()

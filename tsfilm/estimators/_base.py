@@ -242,7 +242,7 @@ def bfloat16_speedup() -> float:
     bfloat16 buys tsfilm's networks, not a bare convolution: on an AMD EPYC with
     AVX512-BF16 a bare short-kernel convolution ran 1.5x faster in bfloat16 but the U-Net
     steps at most 1.1x. Measured once per process on the CPU (the median ratio of seven
-    pairs of steps, one in each precision, after a warm-up: about half a second) on one
+    pairs of steps, one in each precision, after a warm-up: about a second) on one
     thread whatever torch's setting, so that another process on the cores does not decide
     the outcome, with torch's global random state untouched. Above 1 bfloat16 is faster.
     """

@@ -210,13 +210,13 @@ def spline_upsample(X_low: object, ratio: int, length: int | None = None) -> np.
     n_low = X_low.shape[-1]
     length = n_low * ratio if length is None else int(length)
 
-    positions = np.arange(n_low, dtype=np.float64) * ratio
     values = X_low.astype(np.float64, copy=False)
     if n_low == 1:
         high = np.repeat(values, length, axis=-1)
     elif n_low >= 4:
         high = _not_a_knot_cubic(values, ratio, length)
     else:
+        positions = np.arange(n_low, dtype=np.float64) * ratio
         spline = make_interp_spline(positions, values, k=n_low - 1, axis=-1)
         high = spline(np.arange(length, dtype=np.float64))
     high = np.ascontiguousarray(high, dtype=X_low.dtype)
