@@ -28,6 +28,7 @@ the network through :meth:`TorchEstimator.forward_batches` or
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import functools
 import itertools
@@ -47,7 +48,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from tsfilm.estimators._distributed import distributed_context
 from tsfilm.estimators._heap import heap_policy
-from tsfilm.estimators._threads import thread_policy
+from tsfilm.estimators._threads import BatchWorkers, thread_policy
 from tsfilm.preprocessing import chunk_spans, overlap_add
 from tsfilm.validation import StrictInterval, StrOptions, int_at_least
 
@@ -96,7 +97,11 @@ ENGINE_PARAMS_DOC = """\
         leave idle, at most torch's setting, measured at the start and after every epoch
         (``history_`` records the threads of each epoch): two threads on two cores with
         a third process busy run slower than one. An int fixes the number; None keeps
-        torch's setting. Set 1 when running several fits in parallel processes.
+        torch's setting. Set 1 when running several fits in parallel processes. A
+        prediction on the CPU with more than one thread runs them inside each batch while
+        the cores are idle, and whole batches at once, one thread each, once it measures
+        other processes keeping cores busy (then two fixed threads no longer run slower
+        than one).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and batch sampling. Torch's global random
         state is left as it was; the same integer gives the same model on the CPU.
@@ -689,16 +694,27 @@ class TorchEstimator(BaseEstimator):
         # "auto" trains in bfloat16 where that is faster but predicts in float32, so that
         # predictions keep float32's precision and do not depend on batch composition.
         precision = "float32" if self.precision == "auto" else self.precision
-        autocast = self._autocast(device, resolve_precision(precision, device))
-        with thread_policy(self.n_threads), heap_policy(), torch.inference_mode(), autocast:
-            self.module_.to(device).eval()
-            yield device
+        precision = resolve_precision(precision, device)
+        with thread_policy(self.n_threads) as policy, heap_policy(), torch.inference_mode():
+            with self._autocast(device, precision):
+                self.module_.to(device).eval()
+                # On the CPU, forward_batches may run whole batches on these threads.
+                workers = BatchWorkers(
+                    policy.threads if device.type == "cpu" else 1,
+                    lambda: self._autocast(device, precision),
+                )
+                token = _batch_workers.set(workers)
+                try:
+                    yield device
+                finally:
+                    _batch_workers.reset(token)
 
     def forward_batches(
         self,
         rows: Iterable[Any],
         forward: Callable[[list], np.ndarray],
         size: int | None = None,
+        parallel: bool = False,
     ) -> Iterator[np.ndarray]:
         """Run ``forward`` on ``rows`` grouped into batches, and yield its outputs row by row.
 
@@ -711,6 +727,15 @@ class TorchEstimator(BaseEstimator):
             called inside :meth:`inference`.
         size : int, optional
             Rows per batch; ``batch_size`` by default.
+        parallel : bool, default=False
+            Allow whole batches on several threads at once: on the CPU with more than
+            one thread (``n_threads``), once other processes are measured keeping cores
+            busy, the remaining batches run on that many threads of one torch thread
+            each instead of one after the other on all of them
+            (``tsfilm.estimators._threads.BatchWorkers``). ``forward`` must then
+            be safe to call from several threads at once (no shared state but the
+            network's weights); grad mode, autocast and the flushing of subnormals are
+            set in each thread as in :meth:`inference`.
 
         Yields
         ------
@@ -718,8 +743,13 @@ class TorchEstimator(BaseEstimator):
             The output of every row, in input order.
         """
         rows, size = iter(rows), int(size or self.batch_size)
-        while batch := list(itertools.islice(rows, size)):
-            yield from forward(batch)
+        batches = iter(lambda: list(itertools.islice(rows, size)), [])
+        workers = _batch_workers.get()
+        if parallel and workers is not None and workers.n > 1:
+            yield from workers.map(forward, batches)
+        else:
+            for batch in batches:
+                yield from forward(batch)
 
     def forward_windows(
         self,
@@ -763,7 +793,9 @@ class TorchEstimator(BaseEstimator):
             # Consecutive windows of one length share batches.
             for _, group in itertools.groupby(jobs, key=lambda job: job[2] - job[1]):
                 windows = (get_window(*job) for job in group)
-                yield from self.forward_batches(windows, lambda batch: forward(np.stack(batch)))
+                yield from self.forward_batches(
+                    windows, lambda batch: forward(np.stack(batch)), parallel=True
+                )
 
         stream = outputs()
         for i, sp in enumerate(spans):
@@ -794,6 +826,11 @@ class TorchEstimator(BaseEstimator):
         from tsfilm.io.model_file import save
 
         save(self, path)
+
+
+_batch_workers: contextvars.ContextVar[BatchWorkers | None] = contextvars.ContextVar(
+    "tsfilm_batch_workers", default=None
+)
 
 
 def _progress(total: int, verbose: int, name: str):

@@ -11,6 +11,12 @@ measurement made within the last two seconds or takes one of 0.1 s.
 
 Where ``/proc/stat`` cannot be read (macOS, Windows), ``"auto"`` keeps torch's setting.
 
+A prediction on the CPU with more than one thread (a fixed number, or "auto" on idle cores)
+goes through :class:`BatchWorkers`: the threads work inside each batch while the cores
+stay idle, and whole batches run at once on separate threads, one torch thread each, as
+soon as other processes are measured keeping cores busy, so that threads never wait for
+a core that another process holds.
+
 For the same span, the CPU flushes subnormal floats (below about 1.2e-38 in float32) to
 zero (:func:`torch.set_flush_denormal`) and returns to its previous setting afterwards.
 Gradients that fade over many RNN steps become subnormal, and some CPUs (Intel Xeon here)
@@ -23,14 +29,25 @@ output depends on.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import torch
 
-__all__ = ["auto_threads", "busy_cores_elsewhere", "flushes_denormals", "thread_policy"]
+__all__ = [
+    "BatchWorkers",
+    "auto_threads",
+    "busy_cores_elsewhere",
+    "flushes_denormals",
+    "recent_busy_cores",
+    "thread_policy",
+]
 
 #: Seconds a measurement is re-used by the next fit or predict.
 _FRESH_S = 2.0
@@ -118,9 +135,9 @@ def busy_cores_elsewhere(max_age: float = _FRESH_S) -> float | None:
     >>> busy is None or 0.0 <= busy <= len(os.sched_getaffinity(0))
     True
     """
-    with _lock:
-        if _last and time.monotonic() - _last["at"] <= max_age:
-            return _last["busy"]
+    busy = recent_busy_cores(max_age)
+    if busy is not None:
+        return busy
     meter = _Meter()
     if meter.busy is None:
         return None
@@ -129,6 +146,22 @@ def busy_cores_elsewhere(max_age: float = _FRESH_S) -> float | None:
     if busy is not None:
         _remember(busy)
     return busy
+
+
+def recent_busy_cores(max_age: float = _FRESH_S) -> float | None:
+    """The last measurement of :func:`busy_cores_elsewhere` if at most ``max_age`` seconds
+    old, else None; never measures.
+
+    Examples
+    --------
+    >>> busy = recent_busy_cores()
+    >>> busy is None or busy >= 0.0
+    True
+    """
+    with _lock:
+        if _last and time.monotonic() - _last["at"] <= max_age:
+            return _last["busy"]
+    return None
 
 
 def _remember(busy: float) -> None:
@@ -250,3 +283,88 @@ def flushes_denormals() -> bool:
     True
     """
     return torch.full((1,), 1e-39, dtype=torch.float32).item() == 0.0
+
+
+class BatchWorkers:
+    """Runs the batches of one prediction on ``n`` threads: inside each batch's operations
+    while the cores are idle, whole batches at once while other processes keep cores busy.
+
+    ``n`` threads inside every operation of a batch wait for each other at every parallel
+    region; when another process keeps a core busy, each wait can last a time slice of
+    the scheduler, and a prediction ran twice as slow on two threads as on one. Whole
+    batches on separate threads (one torch thread each) never wait for each other and use
+    whatever the other processes leave, but hold ``n`` batches in memory at once, which an
+    idle machine does not repay for the larger models (``benchmarks/speed.py``,
+    "Inference"). So the batches start one after the other, each on all ``n`` threads, and
+    after every batch the load of the other processes, measured over the call
+    (``/proc/stat``, as ``n_threads="auto"`` does; a measurement of the last 2 s decides
+    from the first batch), switches the rest of the call to whole batches on ``n`` threads
+    when fewer than ``n`` cores are idle. The batches are the same either way and a row's
+    output does not depend on the thread that computes it.
+
+    Parameters
+    ----------
+    n : int
+        Threads of the prediction (``n_threads`` as the policy resolved it; 1 off the CPU).
+    autocast : callable
+        Returns the prediction's autocast context, entered in every worker thread.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> workers = BatchWorkers(2, contextlib.nullcontext)
+    >>> rows = workers.map(lambda batch: np.array(batch) * 10, iter([[1, 2], [3]]))
+    >>> [int(r) for r in rows]
+    [10, 20, 30]
+    """
+
+    def __init__(self, n: int, autocast: Callable[[], contextlib.AbstractContextManager]) -> None:
+        self.n = n
+        self.autocast = autocast
+
+    def _loaded(self, busy: float | None) -> bool:
+        return busy is not None and auto_threads(self.n, busy) < self.n
+
+    def map(self, forward: Callable[[list], Any], batches: Iterator[list]) -> Iterator[Any]:
+        """``forward`` of every batch, outputs row by row in order."""
+        meter = _Meter()
+        loaded = self._loaded(recent_busy_cores())
+        for batch in batches:
+            if loaded:
+                yield from self._concurrent(forward, itertools.chain([batch], batches))
+                return
+            yield from forward(batch)
+            if meter.busy is not None and meter.elapsed() >= _MIN_INTERVAL_S:
+                busy = meter.read()
+                if busy is not None:
+                    _remember(busy)
+                loaded = self._loaded(busy)
+
+    def _run(self, forward: Callable[[list], Any], batch: list, flush: bool) -> Any:
+        # Grad mode, autocast and the flushing of subnormals are set per thread.
+        if flush:
+            torch.set_flush_denormal(True)
+        with torch.inference_mode(), self.autocast():
+            return forward(batch)
+
+    def _concurrent(self, forward: Callable[[list], Any], batches: Iterator[list]) -> Iterator[Any]:
+        """Whole batches on ``n`` threads of one torch thread each, at most ``n`` in flight."""
+        first = next(batches, None)
+        second = None if first is None else next(batches, None)
+        if second is None:  # at most one batch: its operations use the threads
+            if first is not None:
+                yield from forward(first)
+            return
+        threads, flush = torch.get_num_threads(), flushes_denormals()
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(self.n, thread_name_prefix="tsfilm-predict") as pool:
+                pending = deque(pool.submit(self._run, forward, b, flush) for b in (first, second))
+                for batch in batches:
+                    if len(pending) >= self.n:
+                        yield from pending.popleft().result()
+                    pending.append(pool.submit(self._run, forward, batch, flush))
+                while pending:
+                    yield from pending.popleft().result()
+        finally:
+            torch.set_num_threads(threads)

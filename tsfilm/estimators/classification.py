@@ -235,7 +235,9 @@ class BaseSequenceClassifier(ClassifierMixin, TorchEstimator):
                 x, part = x.to(device), part.to(device)
                 return run(x, self._mask(x, part))[: len(index)].double().cpu().numpy()
 
-            return np.stack(list(self.forward_batches(range(len(lengths)), forward, rows)))
+            return np.stack(
+                list(self.forward_batches(range(len(lengths)), forward, rows, parallel=True))
+            )
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Class scores: the network's logits.
