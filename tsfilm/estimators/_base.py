@@ -708,6 +708,7 @@ class TorchEstimator(BaseEstimator):
                     yield device
                 finally:
                     _batch_workers.reset(token)
+                    workers.close()
 
     def forward_batches(
         self,
@@ -730,8 +731,8 @@ class TorchEstimator(BaseEstimator):
         parallel : bool, default=False
             Allow whole batches on several threads at once: on the CPU with more than
             one thread (``n_threads``), once other processes are measured keeping cores
-            busy, the remaining batches run on that many threads of one torch thread
-            each instead of one after the other on all of them
+            busy, the remaining batches run two at a time, the threads shared among
+            them, instead of one after the other on all the threads
             (``tsfilm.estimators._threads.BatchWorkers``). ``forward`` must then
             be safe to call from several threads at once (no shared state but the
             network's weights); grad mode, autocast and the flushing of subnormals are
@@ -767,7 +768,8 @@ class TorchEstimator(BaseEstimator):
         shorter window). Windows of equal length go through the network together in
         batches of ``batch_size``, across series, and each series' outputs are blended
         back with :func:`~tsfilm.preprocessing.overlap_add` as they arrive, so memory
-        holds the output and a batch, never a second copy of the input.
+        holds the output and a batch (two while other processes keep the cores busy,
+        see ``parallel`` of :meth:`forward_batches`), never a second copy of the input.
 
         Parameters
         ----------

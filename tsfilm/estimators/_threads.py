@@ -285,6 +285,10 @@ def flushes_denormals() -> bool:
     return torch.full((1,), 1e-39, dtype=torch.float32).item() == 0.0
 
 
+#: Most batches a prediction runs at once (each holds its activations in memory).
+MAX_CONCURRENT_BATCHES = 2
+
+
 class BatchWorkers:
     """Runs the batches of one prediction on ``n`` threads: inside each batch's operations
     while the cores are idle, whole batches at once while other processes keep cores busy.
@@ -292,15 +296,19 @@ class BatchWorkers:
     ``n`` threads inside every operation of a batch wait for each other at every parallel
     region; when another process keeps a core busy, each wait can last a time slice of
     the scheduler, and a prediction ran twice as slow on two threads as on one. Whole
-    batches on separate threads (one torch thread each) never wait for each other and use
-    whatever the other processes leave, but hold ``n`` batches in memory at once, which an
-    idle machine does not repay for the larger models (``benchmarks/speed.py``,
-    "Inference"). So the batches start one after the other, each on all ``n`` threads, and
-    after every batch the load of the other processes, measured over the call
+    batches on separate threads never wait for each other and use whatever the other
+    processes leave, but hold several batches in memory at once, which an idle machine
+    does not repay for the larger models (``benchmarks/speed.py``, "Inference"). So the
+    batches start one after the other, each on all ``n`` threads, and after every batch
+    the load of the other processes, measured since the prediction started
     (``/proc/stat``, as ``n_threads="auto"`` does; a measurement of the last 2 s decides
-    from the first batch), switches the rest of the call to whole batches on ``n`` threads
-    when fewer than ``n`` cores are idle. The batches are the same either way and a row's
-    output does not depend on the thread that computes it.
+    from the first batch), switches the rest of the prediction to whole batches when
+    fewer than ``n`` cores are idle: ``min(n, MAX_CONCURRENT_BATCHES)`` batches at once,
+    the ``n`` torch threads shared among them. The batches are the same either way.
+
+    One instance serves one prediction (:meth:`TorchEstimator.inference
+    <tsfilm.estimators.TorchEstimator.inference>`), which calls :meth:`close` at its end:
+    its threads stop there, whatever happened to the batches in flight.
 
     Parameters
     ----------
@@ -316,55 +324,80 @@ class BatchWorkers:
     >>> rows = workers.map(lambda batch: np.array(batch) * 10, iter([[1, 2], [3]]))
     >>> [int(r) for r in rows]
     [10, 20, 30]
+    >>> workers.close()
     """
 
     def __init__(self, n: int, autocast: Callable[[], contextlib.AbstractContextManager]) -> None:
         self.n = n
         self.autocast = autocast
+        self.concurrent = min(n, MAX_CONCURRENT_BATCHES)
+        self.threads_each = max(n // self.concurrent, 1)
+        self._meter = _Meter() if n > 1 else None
+        self._loaded = n > 1 and self._too_busy(recent_busy_cores())
+        self._pool: ThreadPoolExecutor | None = None
 
-    def _loaded(self, busy: float | None) -> bool:
+    def _too_busy(self, busy: float | None) -> bool:
         return busy is not None and auto_threads(self.n, busy) < self.n
 
+    def _measure(self) -> None:
+        meter = self._meter
+        if meter is None or meter.busy is None or meter.elapsed() < _MIN_INTERVAL_S:
+            return
+        busy = meter.read()
+        if busy is not None:
+            _remember(busy)
+            self._loaded = self._too_busy(busy)
+
     def map(self, forward: Callable[[list], Any], batches: Iterator[list]) -> Iterator[Any]:
-        """``forward`` of every batch, outputs row by row in order."""
-        meter = _Meter()
-        loaded = self._loaded(recent_busy_cores())
+        """``forward`` of every batch, its outputs row by row, in order."""
         for batch in batches:
-            if loaded:
+            if self._loaded:
                 yield from self._concurrent(forward, itertools.chain([batch], batches))
                 return
             yield from forward(batch)
-            if meter.busy is not None and meter.elapsed() >= _MIN_INTERVAL_S:
-                busy = meter.read()
-                if busy is not None:
-                    _remember(busy)
-                loaded = self._loaded(busy)
+            self._measure()
 
-    def _run(self, forward: Callable[[list], Any], batch: list, flush: bool) -> Any:
-        # Grad mode, autocast and the flushing of subnormals are set per thread.
+    def _start_worker(self, flush: bool) -> None:
+        # A new thread has its own OpenMP team size and floating-point flags.
+        torch.set_num_threads(self.threads_each)
         if flush:
             torch.set_flush_denormal(True)
-        with torch.inference_mode(), self.autocast():
+
+    def _run(self, forward: Callable[[list], Any], batch: list) -> Any:
+        with torch.inference_mode(), self.autocast():  # grad mode and autocast are per thread
             return forward(batch)
 
     def _concurrent(self, forward: Callable[[list], Any], batches: Iterator[list]) -> Iterator[Any]:
-        """Whole batches on ``n`` threads of one torch thread each, at most ``n`` in flight."""
-        first = next(batches, None)
-        second = None if first is None else next(batches, None)
-        if second is None:  # at most one batch: its operations use the threads
-            if first is not None:
-                yield from forward(first)
+        """Whole batches on the worker threads, ``concurrent`` in flight."""
+        pending = deque(itertools.islice(batches, self.concurrent))
+        if len(pending) < 2:  # at most one batch: its operations use the threads
+            for batch in pending:
+                yield from forward(batch)
             return
-        threads, flush = torch.get_num_threads(), flushes_denormals()
-        torch.set_num_threads(1)
-        try:
-            with ThreadPoolExecutor(self.n, thread_name_prefix="tsfilm-predict") as pool:
-                pending = deque(pool.submit(self._run, forward, b, flush) for b in (first, second))
-                for batch in batches:
-                    if len(pending) >= self.n:
-                        yield from pending.popleft().result()
-                    pending.append(pool.submit(self._run, forward, batch, flush))
-                while pending:
-                    yield from pending.popleft().result()
-        finally:
-            torch.set_num_threads(threads)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                self.concurrent,
+                thread_name_prefix="tsfilm-predict",
+                initializer=self._start_worker,
+                initargs=(flushes_denormals(),),
+            )
+        futures = deque(self._pool.submit(self._run, forward, b) for b in pending)
+        while futures:
+            done = futures.popleft().result()
+            batch = next(batches, None)
+            if batch is not None:  # keep the threads busy while the rows are consumed
+                futures.append(self._pool.submit(self._run, forward, batch))
+            yield from done
+
+    def close(self) -> None:
+        """Stop the worker threads, after the batches they are running.
+
+        Examples
+        --------
+        >>> BatchWorkers(2, contextlib.nullcontext).close()
+        """
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            # The workers set torch's default for new threads: give it back.
+            torch.set_num_threads(self.n)
