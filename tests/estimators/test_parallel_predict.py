@@ -62,19 +62,9 @@ def load(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def resolver() -> TFiLMSuperResolver:
+def resolver(tiny_resolver_params) -> TFiLMSuperResolver:
     high = np.random.default_rng(0).normal(size=(4, 512)).astype(np.float32)
-    est = TFiLMSuperResolver(
-        depth=2,
-        width=0.125,
-        max_filters=16,
-        block_length=16,
-        patch_length=128,
-        batch_size=4,
-        max_epochs=1,
-        n_threads=1,
-        random_state=0,
-    )
+    est = TFiLMSuperResolver(**tiny_resolver_params, max_epochs=1, n_threads=1)
     return est.fit(high[:, ::2], high)
 
 
