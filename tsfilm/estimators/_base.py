@@ -99,9 +99,9 @@ ENGINE_PARAMS_DOC = """\
         a third process busy run slower than one. An int fixes the number; None keeps
         torch's setting. Set 1 when running several fits in parallel processes. A
         prediction on the CPU with more than one thread runs them inside each batch while
-        the cores are idle, and whole batches at once, one thread each, once it measures
-        other processes keeping cores busy (then two fixed threads no longer run slower
-        than one).
+        the cores are idle, and two whole batches at a time, the threads shared among
+        them, once it measures other processes keeping cores busy (so that two fixed
+        threads do not run slower than one).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and batch sampling. Torch's global random
         state is left as it was; the same integer gives the same model on the CPU.
