@@ -13,9 +13,9 @@ Where ``/proc/stat`` cannot be read (macOS, Windows), ``"auto"`` keeps torch's s
 
 A prediction on the CPU with more than one thread (a fixed number, or "auto" on idle cores)
 goes through :class:`BatchWorkers`: the threads work inside each batch while the cores
-stay idle, and whole batches run at once on separate threads, one torch thread each, as
-soon as other processes are measured keeping cores busy, so that threads never wait for
-a core that another process holds.
+stay idle, and whole batches run two at a time on separate threads, the torch threads
+shared among them, as soon as other processes are measured keeping cores busy, so that
+threads do not wait for each other on a core that another process holds.
 
 For the same span, the CPU flushes subnormal floats (below about 1.2e-38 in float32) to
 zero (:func:`torch.set_flush_denormal`) and returns to its previous setting afterwards.
