@@ -19,7 +19,10 @@ the same conditions (a shared machine changes its load from minute to minute):
    achieved GFLOP/s (the direct convolutions' FLOPs of one forward and backward pass,
    counted by ``torch.utils.flop_counter.FlopCounterMode``, over the step's time: the
    work done per second, however it is computed) is divided by the fp32 matmul ceiling
-   at the same thread count and load.
+   at the same thread count and load. As ``fit`` does, a step on more than one thread runs
+   the batch in two halves at once, one per thread (:mod:`tsfilm.estimators._split`);
+   the same steps with the whole batch and the threads inside each operation (the engine
+   before) are timed beside them.
 4. **Thread policy**: the TFiLM step of the first size with one thread, all threads
    and ``n_threads="auto"`` (the cores other processes leave idle, as a fit decides at
    its start and after every epoch), without and with a competing process: "auto"
@@ -280,11 +283,16 @@ def _unet_step(
     size: str, tfilm: bool, args: Namespace, bf16: bool = False, algorithm: str = "auto"
 ) -> tuple[torch.nn.Module, Callable[..., None], tuple]:
     """The module and one training step (loss, backward, Adam) of the estimator's U-Net,
-    its convolutions computed by ``algorithm`` (:class:`tsfilm.nn.Conv1d`)."""
+    its convolutions computed by ``algorithm`` (:class:`tsfilm.nn.Conv1d`). As in ``fit``,
+    a step on more than one thread runs the batch in halves, one per thread
+    (:mod:`tsfilm.estimators._split`); ``step(split=False)`` runs it whole, the threads
+    inside each operation (the engine before the halves)."""
     from tsfilm import TFiLMSuperResolver
     from tsfilm.cli import SIZES
     from tsfilm.estimators._base import make_adam
+    from tsfilm.estimators._split import SplitSteps, part_generators
     from tsfilm.nn import Conv1d
+    from tsfilm.nn.dropout import row_generators
 
     est = TFiLMSuperResolver(**SIZES[size], tfilm=tfilm, patch_length=args.patch_length)
     est.n_channels_ = 1
@@ -297,12 +305,23 @@ def _unet_step(
     x = torch.randn(args.batch_size, 1, args.patch_length, generator=generator)
     y = x + 0.1 * torch.randn(x.shape, generator=generator)
 
-    def step(bf16: bool = bf16) -> None:
+    halves = SplitSteps(contextlib.nullcontext)
+
+    def step(bf16: bool = bf16, split: bool | None = None) -> None:
         optimizer.zero_grad(set_to_none=True)
-        context = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-        with context:
-            loss = est.compute_loss(module, (x, y))
-        loss.backward()
+        threads = torch.get_num_threads()
+        halves.autocast = (
+            functools.partial(torch.autocast, "cpu", dtype=torch.bfloat16)
+            if bf16
+            else contextlib.nullcontext
+        )
+        if threads > 1 if split is None else split:
+            loss_of = functools.partial(est.compute_loss, module)
+            halves.backward(loss_of, est.loss_weight, (x, y), threads)
+        else:
+            with row_generators(part_generators(x.shape[0])), halves.autocast():
+                loss = est.compute_loss(module, (x, y))
+            loss.backward()
         optimizer.step()
 
     return module, step, (est, x, y)
@@ -338,10 +357,14 @@ def training_steps(args: Namespace, ceilings: dict, records: Records) -> tuple[l
         for name, count in params[size].items():
             records.add("training", f"{size} {name} parameters", count)
         for threads in args.threads:
+            variants = dict(steps[size])
+            if threads > 1:  # the engine before the halves: the threads inside each operation
+                variants["TFiLM ops"] = functools.partial(steps[size]["TFiLM"], split=False)
+                variants["Conv ops"] = functools.partial(steps[size]["Conv"], split=False)
             for load in args.loads:
                 _threads(threads)
                 with competing_load(load == BUSY):
-                    times = interleaved(steps[size], args.repeats)
+                    times = interleaved(variants, args.repeats)
                 best = {k: min(v) for k, v in times.items()}
                 median = {k: statistics.median(v) for k, v in times.items()}
                 achieved = flops / best["Conv"] / 1e9
@@ -361,6 +384,10 @@ def training_steps(args: Namespace, ceilings: dict, records: Records) -> tuple[l
                 records.add("training", "load average", os.getloadavg()[0], **setting)
                 direct_ratio = best["Conv direct"] / best["Conv"]
                 records.add("training", "Conv direct/auto", direct_ratio, **setting)
+                nan = float("nan")
+                ops = [best.get("TFiLM ops", nan), best.get("Conv ops", nan)]
+                ops_ratio = ops[0] / ops[1]
+                records.add("training", "TFiLM/Conv, threads in ops (best)", ops_ratio, **setting)
                 rows.append(
                     [
                         size,
@@ -370,6 +397,8 @@ def training_steps(args: Namespace, ceilings: dict, records: Records) -> tuple[l
                         best["Conv"],
                         ratio,
                         ratio_median,
+                        *ops,
+                        ops_ratio,
                         best["Conv direct"],
                         direct_ratio,
                         achieved,
@@ -407,7 +436,7 @@ def thread_policy_steps(args: Namespace, records: Records) -> list[list]:
         _threads(all_threads)
         with thread_policy("auto") as policy:
             chosen.append(policy.threads)
-            step()
+            step(split=True)  # fit runs halves whatever "auto" picks, sharing its threads
 
     variants = {"1 thread": fixed(1), f"{all_threads} threads": fixed(all_threads), "auto": auto}
     for load in args.loads:
@@ -979,7 +1008,9 @@ def run(args: Namespace, records: Records) -> None:
             counts = [f"{k}: TFiLM {p['TFiLM']:,}, Conv {p['Conv']:,}" for k, p in params.items()]
             print("Parameters: " + "; ".join(counts))
             header = ["size", "threads", "competing load", "TFiLM step (s)", "Conv step (s)"]
-            header += ["TFiLM/Conv", "TFiLM/Conv (medians)", "Conv step, direct (s)"]
+            header += ["TFiLM/Conv", "TFiLM/Conv (medians)", "TFiLM, threads in ops (s)"]
+            header += ["Conv, threads in ops (s)", "TFiLM/Conv, threads in ops"]
+            header += ["Conv step, direct (s)"]
             header += ["direct/auto", "Conv GFLOP/s", "fp32 matmul GFLOP/s", "Conv / matmul"]
             header += ["load average"]
             table(header, rows)
@@ -987,7 +1018,9 @@ def run(args: Namespace, records: Records) -> None:
                 "Steps use conv_algorithm='auto' (FFT for the long kernels); 'direct' is the "
                 "same Conv network with every convolution computed directly. Conv GFLOP/s: "
                 "the direct convolutions' FLOPs of a step (FlopCounterMode) over the auto "
-                "step's time."
+                "step's time. With more than one thread a step runs the batch in halves, one "
+                "per thread, as fit does; 'threads in ops': the whole batch, the threads "
+                "inside each operation (before)."
             )
 
     if "threads" not in args.skip:

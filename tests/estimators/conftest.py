@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pytest
+import torch
 
 from tsfilm import TFiLMSuperResolver
+from tsfilm.estimators._threads import flushes_denormals
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +34,32 @@ def tiny_resolver(tiny_resolver_params) -> Callable[..., TFiLMSuperResolver]:
         return TFiLMSuperResolver(**tiny_resolver_params, **params)
 
     return make
+
+
+def _settings() -> dict:
+    return {
+        "thread": threading.current_thread().name,
+        "torch_threads": torch.get_num_threads(),
+        "inference": torch.is_inference_mode_enabled(),
+        "autocast": torch.is_autocast_enabled("cpu"),
+        "flush": flushes_denormals(),
+    }
+
+
+@pytest.fixture
+def batches(monkeypatch):
+    """The settings seen by the network at every batch it runs, in any thread."""
+    seen: list[dict] = []
+    original = torch.nn.Module.__call__
+
+    def call(module, *args, **kwargs):
+        if module is getattr(call, "target", None):
+            seen.append(_settings())
+        return original(module, *args, **kwargs)
+
+    def watch(module: torch.nn.Module) -> list[dict]:
+        call.target = module
+        return seen
+
+    monkeypatch.setattr(torch.nn.Module, "__call__", call)
+    return watch

@@ -15,36 +15,6 @@ import torch
 
 from tsfilm import TFiLMImputer, TFiLMSequenceClassifier, TFiLMSuperResolver
 from tsfilm.estimators import _base, _threads
-from tsfilm.estimators._threads import flushes_denormals
-
-
-def _settings() -> dict:
-    return {
-        "thread": threading.current_thread().name,
-        "torch_threads": torch.get_num_threads(),
-        "inference": torch.is_inference_mode_enabled(),
-        "autocast": torch.is_autocast_enabled("cpu"),
-        "flush": flushes_denormals(),
-    }
-
-
-@pytest.fixture
-def batches(monkeypatch):
-    """The settings seen by the network at every batch it runs, in any thread."""
-    seen: list[dict] = []
-    original = torch.nn.Module.__call__
-
-    def call(module, *args, **kwargs):
-        if module is getattr(call, "target", None):
-            seen.append(_settings())
-        return original(module, *args, **kwargs)
-
-    def watch(module: torch.nn.Module) -> list[dict]:
-        call.target = module
-        return seen
-
-    monkeypatch.setattr(torch.nn.Module, "__call__", call)
-    return watch
 
 
 @pytest.fixture

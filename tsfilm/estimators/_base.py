@@ -20,6 +20,10 @@ An estimator built on it adds its hyper-parameters (``__init__`` and
 ``compute_loss(self, module, batch) -> Tensor``
     The scalar loss of one batch (already on the device).
 
+Optionally ``splits_batches(self) -> bool`` and ``loss_weight(self, batch) -> float``: a
+loss that is the weighted mean of its parts' losses lets training on the CPU run each
+batch in halves on two threads (:mod:`tsfilm.estimators._split`).
+
 ``fit`` prepares ``data`` and calls :meth:`TorchEstimator.run_training`; prediction runs
 the network through :meth:`TorchEstimator.forward_batches` or
 :meth:`TorchEstimator.forward_windows` inside :meth:`TorchEstimator.inference`.
@@ -46,9 +50,11 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from tsfilm.estimators._distributed import distributed_context
+from tsfilm.estimators._distributed import _Local, distributed_context
 from tsfilm.estimators._heap import heap_policy
+from tsfilm.estimators._split import SplitSteps, concurrency_safe, part_generators, splittable
 from tsfilm.estimators._threads import BatchWorkers, thread_policy
+from tsfilm.nn.dropout import row_generators
 from tsfilm.preprocessing import chunk_spans, overlap_add
 from tsfilm.validation import StrictInterval, StrOptions, int_at_least
 
@@ -101,10 +107,14 @@ ENGINE_PARAMS_DOC = """\
         prediction on the CPU with more than one thread runs them inside each batch while
         the cores are idle, and two whole batches at a time, the threads shared among
         them, once it measures other processes keeping cores busy (so that two fixed
-        threads do not run slower than one).
+        threads do not run slower than one). Training on the CPU with more than one
+        thread possible (not 1) runs every batch in two halves at once, one per thread,
+        the threads shared among them, whatever the load: the same gradient, and on two
+        cores the same weights, bit for bit, whether "auto" picks one thread or two.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and batch sampling. Torch's global random
-        state is left as it was; the same integer gives the same model on the CPU.
+        state is left as it was; the same integer gives the same model on the CPU (for
+        ``n_threads=1`` the same up to float rounding as for other settings).
     verbose : int, default=0
         0 is silent; 1 shows a progress bar with epoch, losses and speed.
     warm_start : bool, default=False
@@ -492,6 +502,18 @@ class TorchEstimator(BaseEstimator):
         """The scalar loss of one batch, already on the device."""
         raise NotImplementedError  # pragma: no cover - abstract
 
+    def splits_batches(self) -> bool:
+        """Whether a batch's loss is the mean of its parts' losses weighted by
+        :meth:`loss_weight`, so that training on the CPU may run a batch in parts on
+        separate threads (:mod:`tsfilm.estimators._split`). False here: an estimator says
+        so for its own loss."""
+        return False
+
+    def loss_weight(self, batch: tuple) -> float:
+        """The weight of a part of a batch in the batch's loss (see :meth:`splits_batches`):
+        its rows, for a loss that averages over rows."""
+        return float(batch[0].shape[0])
+
     # ------------------------------------------------------------------ fitting
     def _split_series(self, n_series: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices of training and validation series (validation may be empty)."""
@@ -574,6 +596,18 @@ class TorchEstimator(BaseEstimator):
         first_epoch = len(history) + 1
         progress = _progress(self.max_epochs, dist.is_writer and self.verbose, type(self).__name__)
         interrupted = out_of_time = False
+        # On the CPU, batches in halves on two threads (see tsfilm.estimators._split); the
+        # same dropout masks row by row when a batch runs whole (n_threads=1).
+        halves = (
+            device.type == "cpu"
+            and isinstance(dist, _Local)
+            and self.splits_batches()
+            and splittable(module)
+            and concurrency_safe(module)
+        )
+        split = SplitSteps(functools.partial(self._autocast, device, self.precision_))
+        most = threads.limit if self.n_threads in ("auto", None) else int(self.n_threads)
+        use_split = halves and most > 1
         try:
             for epoch in range(first_epoch, first_epoch + self.max_epochs):
                 n_threads = threads.update()
@@ -583,17 +617,31 @@ class TorchEstimator(BaseEstimator):
                 batches = dist.shard(self.train_batches(train_data, generator))
                 for step, batch in enumerate(batches):
                     batch = tuple(t.to(device, non_blocking=True) for t in batch)
+                    optimizer.zero_grad(set_to_none=True)
                     with dist.guard():  # an error on one process stops them all
-                        with self._autocast(device, self.precision_):
-                            loss = self.compute_loss(trained, batch)
+                        if use_split:
+                            loss = split.backward(
+                                functools.partial(self.compute_loss, trained),
+                                self.loss_weight,
+                                batch,
+                                n_threads,
+                            )
+                        else:
+                            masks = (
+                                row_generators(part_generators(batch[0].shape[0]))
+                                if halves
+                                else contextlib.nullcontext()
+                            )
+                            with masks, self._autocast(device, self.precision_):
+                                loss = self.compute_loss(trained, batch)
                         if not torch.isfinite(loss):
                             raise TrainingDivergedError(
                                 f"The training loss became {loss.item()} at epoch {epoch}, "
                                 f"batch {step + 1}. Lower learning_rate or check the scale "
                                 "of the input."
                             )
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
+                    if not use_split:
+                        loss.backward()
                     optimizer.step()
                     n = batch[0].shape[0]
                     total += float(loss.detach()) * n
@@ -640,6 +688,7 @@ class TorchEstimator(BaseEstimator):
         except KeyboardInterrupt:
             interrupted = True
         finally:
+            split.close()
             progress.close()
         if best_state is not None:
             module.load_state_dict(best_state)

@@ -215,6 +215,10 @@ class BaseSequenceClassifier(ClassifierMixin, TorchEstimator):
         logits = module(x, self._mask(x, lengths))
         return torch.nn.functional.cross_entropy(logits.float(), codes)
 
+    def splits_batches(self) -> bool:
+        """True: the cross-entropy is a mean over rows."""
+        return True
+
     # ------------------------------------------------------------------ predict
     def _outputs(self, X: Any, method: str) -> np.ndarray:
         """``module_.forward`` or ``module_.features`` over ``X`` in batches, as float64."""

@@ -651,6 +651,14 @@ class TorchImputer(BaseSeriesImputer, TorchEstimator):
         error = (module(inputs).float() - target) ** 2 * hidden
         return error.sum() / hidden.sum().clamp(min=1.0)
 
+    def splits_batches(self) -> bool:
+        """True: the loss is a mean over the hidden entries (:meth:`loss_weight`)."""
+        return True
+
+    def loss_weight(self, batch: tuple) -> float:
+        """The hidden entries of the part, over which its loss averages."""
+        return float(batch[2].sum())
+
     # ------------------------------------------------------------------ impute
     def _series_per_call(self, n_timesteps: int, chunk_size: int) -> int:
         """A multiple of the series whose windows fill whole batches, near ``chunk_size``.

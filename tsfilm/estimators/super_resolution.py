@@ -606,6 +606,10 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
             loss = loss + weight * multi_resolution_stft_loss(y_hat, y)
         return loss
 
+    def splits_batches(self) -> bool:
+        """True without the STFT loss, whose norms span the whole batch."""
+        return not float(getattr(self, "stft_weight", 0.0))
+
     # ------------------------------------------------------------------ predict
     def predict_signals(self, low: Signals) -> list[np.ndarray]:
         """Interpolate and run the network in chunks, batched: overlapping and

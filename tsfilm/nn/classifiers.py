@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from tsfilm.nn._checks import check_bool, check_input, check_int, check_option, check_real
+from tsfilm.nn.dropout import Dropout
 from tsfilm.nn.tfilm import MODULATIONS, RNN_TYPES, TFiLM, _check_mask
 
 __all__ = [
@@ -122,7 +123,7 @@ class SmallCNN(nn.Module):
             TFiLM(n_filters, block_length=block_length, rnn=rnn, modulation=modulation)
             for _ in range(n_layers if self.tfilm else 0)
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.classifier = nn.Linear(n_filters, self.n_classes)
 
     def features(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -226,7 +227,7 @@ class LSTMClassifier(nn.Module):
         self.lstm = nn.LSTM(
             self.in_channels, self.hidden_size, batch_first=True, bidirectional=self.bidirectional
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.classifier = nn.Linear(
             self.hidden_size * (2 if self.bidirectional else 1), self.n_classes
         )

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from tsfilm.nn._checks import check_bool, check_int, check_real
+from tsfilm.nn.dropout import Dropout
 
 __all__ = ["DenseDNN"]
 
@@ -73,7 +74,7 @@ class DenseDNN(nn.Module):
         layers: list[nn.Module] = []
         width = self.in_features
         for hidden in self.hidden_sizes:
-            layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [nn.Linear(width, hidden), nn.ReLU(), Dropout(dropout)]
             width = hidden
         self.hidden = nn.Sequential(*layers)
         self.output = nn.Linear(width, self.out_features)

@@ -7,14 +7,61 @@ distribution of masks (each element kept with probability ``1 - p``, independent
 about a third of the time, forward and backward together (``benchmarks/speed.py``).
 The masks are different draws from torch's random generator than ``nn.Dropout``'s, so
 they are as reproducible under a seed, but not the same numbers.
+
+Inside :func:`row_generators` the rows of the mask (the first axis: the batch) are drawn
+from the given generators instead, a range of rows from each. The training engine cuts a
+batch in parts that run on separate threads (:mod:`tsfilm.estimators._split`): each part
+draws from its own generator, so the masks do not depend on which thread draws first, and
+they are the same whether the batch runs whole or in parts.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
+
 import torch
 from torch import nn
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "row_generators"]
+
+_ROW_GENERATORS: contextvars.ContextVar[tuple[tuple[int, torch.Generator], ...] | None] = (
+    contextvars.ContextVar("tsfilm_row_generators", default=None)
+)
+
+
+@contextlib.contextmanager
+def row_generators(ranges: Sequence[tuple[int, torch.Generator]]) -> Iterator[None]:
+    """Draw the masks of :class:`Dropout` range of rows by range of rows, each range from
+    its own CPU generator, inside the block (in this thread or task only).
+
+    Parameters
+    ----------
+    ranges : sequence of (int, torch.Generator)
+        Consecutive ranges of rows: their number of rows and their generator. A mask
+        whose first axis has another length than their sum, or off the CPU, is drawn
+        from torch's global generator as usual.
+
+    Examples
+    --------
+    >>> import torch
+    >>> drop = Dropout(0.5)
+    >>> with row_generators([(2, torch.Generator().manual_seed(0))]):
+    ...     a = drop(torch.ones(2, 6))
+    >>> with row_generators([(1, torch.Generator().manual_seed(0)),
+    ...                      (1, torch.Generator().manual_seed(1))]):
+    ...     b = drop(torch.ones(2, 6))
+    >>> with row_generators([(1, torch.Generator().manual_seed(0))]):
+    ...     first = drop(torch.ones(1, 6))
+    >>> torch.equal(a[:1], b[:1]) and torch.equal(b[:1], first)
+    True
+    """
+    token = _ROW_GENERATORS.set(tuple((int(rows), gen) for rows, gen in ranges))
+    try:
+        yield
+    finally:
+        _ROW_GENERATORS.reset(token)
 
 
 class _Dropout(torch.autograd.Function):
@@ -32,8 +79,21 @@ class _Dropout(torch.autograd.Function):
 
 def _mask(x: torch.Tensor, p: float) -> torch.Tensor:
     """``1 / (1 - p)`` where a uniform draw is at least ``p``, else 0, in ``x``'s dtype."""
-    keep = torch.rand(x.shape, device=x.device) >= p
-    return keep.to(x.dtype).mul_(1.0 / (1.0 - p))
+    ranges = _ROW_GENERATORS.get()
+    if (
+        ranges is None
+        or x.device.type != "cpu"
+        or x.dim() == 0
+        or sum(rows for rows, _ in ranges) != x.shape[0]
+    ):
+        draws = torch.rand(x.shape, device=x.device)
+    else:
+        draws = torch.empty(x.shape)
+        start = 0
+        for rows, generator in ranges:
+            draws[start : start + rows].uniform_(generator=generator)
+            start += rows
+    return (draws >= p).to(x.dtype).mul_(1.0 / (1.0 - p))
 
 
 class Dropout(nn.Dropout):

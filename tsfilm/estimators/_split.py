@@ -1,0 +1,203 @@
+"""Training steps on the CPU as two halves of the batch, one per thread.
+
+With several threads inside every operation of a training step, the threads wait for
+each other at the end of each parallel region; when another process keeps a core busy,
+each wait can last a time slice of the scheduler, and a step on two threads took two to
+three times as long as on one (``benchmarks/speed.py``, "Training step"). Two halves of
+the batch, each forward and backward on its own thread with its share of torch's
+threads, never wait for each other: beside a busy process the small U-Net's step on two
+threads took half the time it took with the threads inside each operation, and on idle
+cores no longer (``benchmarks/speed.py``, "Training step": "threads in ops" is the
+whole batch).
+
+The halves give the step of the whole batch: each half's loss, weighted by its share of
+the batch (:meth:`TorchEstimator.loss_weight
+<tsfilm.estimators.TorchEstimator.loss_weight>`: rows, or the entries a loss averages),
+is differentiated on its own, and the gradients add up in the parameters. Dropout masks
+are drawn from one generator per half (:func:`tsfilm.nn.dropout.row_generators`),
+seeded from torch's generator at every step, so the masks, and the weights trained, do
+not depend on the threads: a step on one thread draws the same masks for the same rows.
+
+Used for every step on the CPU where the threads could be more than one (``n_threads``
+other than 1), outside data-parallel training, when the estimator's loss can be
+weighted this way and the network has no batch statistics (batch normalisation). The
+halves run at once when the network's randomness is all in tsfilm's :class:`Dropout
+<tsfilm.nn.dropout.Dropout>` (networks built from ``torch.nn`` and tsfilm modules, no
+``torch.nn`` dropout, no dropout inside an RNN); otherwise one after the other, on the
+threads, which keeps torch's global random draws in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+from torch import nn
+
+from tsfilm.estimators._threads import flushes_denormals
+from tsfilm.nn.dropout import Dropout, row_generators
+
+__all__ = ["PARTS", "SplitSteps", "concurrency_safe", "part_generators", "splittable"]
+
+#: Parts of a training batch; two threads each, at most, gain from running at once here.
+PARTS = 2
+
+_RANDOM_MODULES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
+_RANDOM_MODULES += (nn.FeatureAlphaDropout,)
+
+
+def splittable(module: nn.Module) -> bool:
+    """Whether a batch's gradient is the sum of its parts' gradients for ``module``: no
+    layer whose output depends on the other rows of the batch (batch normalisation).
+
+    Examples
+    --------
+    >>> splittable(nn.Linear(2, 2)), splittable(nn.Sequential(nn.BatchNorm1d(2)))
+    (True, False)
+    """
+    return not any(isinstance(m, nn.modules.batchnorm._NormBase) for m in module.modules())
+
+
+def concurrency_safe(module: nn.Module) -> bool:
+    """Whether two parts can run ``module`` at once with the same random draws as one after
+    the other: its layers are ``torch.nn``'s or tsfilm's, and any randomness is in tsfilm's
+    :class:`~tsfilm.nn.dropout.Dropout`, which draws from the part's own generators.
+
+    Examples
+    --------
+    >>> from tsfilm.nn import DenseDNN
+    >>> concurrency_safe(DenseDNN(8, 8, [4], dropout=0.5)), concurrency_safe(nn.Dropout())
+    (True, False)
+    """
+    for m in module.modules():
+        owner = type(m).__module__
+        if not (owner.startswith(("torch.nn.", "tsfilm")) or owner == "torch.nn"):
+            return False
+        if isinstance(m, _RANDOM_MODULES) and not isinstance(m, Dropout) and m.p > 0:
+            return False
+        if isinstance(m, nn.RNNBase) and m.dropout > 0:
+            return False
+    return True
+
+
+def part_generators(rows: int) -> list[tuple[int, torch.Generator]]:
+    """The rows of each of the (at most :data:`PARTS`) parts of a batch of ``rows`` rows
+    and its dropout generator, seeded from torch's generator (which the fit seeds).
+
+    Examples
+    --------
+    >>> [rows for rows, _ in part_generators(5)], [rows for rows, _ in part_generators(1)]
+    ([3, 2], [1])
+    """
+    half = -(-rows // PARTS)
+    sizes = [min(half, rows - start) for start in range(0, rows, half)]
+    seeds = torch.randint(0, 2**62, (len(sizes),)).tolist()
+    return [(size, torch.Generator().manual_seed(s)) for size, s in zip(sizes, seeds, strict=True)]
+
+
+class SplitSteps:
+    """The training steps of one fit, each batch in :data:`PARTS` parts on as many threads.
+
+    Parameters
+    ----------
+    autocast : callable
+        Returns the fit's autocast context, entered in every worker thread.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Linear(3, 1)
+    >>> steps = SplitSteps(contextlib.nullcontext)
+    >>> x = torch.randn(4, 3)
+    >>> loss = steps.backward(
+    ...     lambda part: net(part[0]).square().mean(), lambda part: part[0].shape[0], (x,), 2
+    ... )
+    >>> steps.close()
+    >>> bool(torch.isclose(loss, net(x).square().mean()))
+    True
+    """
+
+    def __init__(self, autocast: Callable[[], contextlib.AbstractContextManager]) -> None:
+        self.autocast = autocast
+        self._pool: ThreadPoolExecutor | None = None
+        self._threads = torch.get_num_threads()
+
+    def backward(
+        self,
+        loss_of: Callable[[tuple], torch.Tensor],
+        weight_of: Callable[[tuple], float],
+        batch: tuple,
+        threads: int,
+    ) -> torch.Tensor:
+        """Differentiate the batch's loss part by part, at once; return that loss (detached).
+
+        Parameters
+        ----------
+        loss_of : callable
+            The loss of a part of the batch (a scalar tensor).
+        weight_of : callable
+            The weight of a part's loss in the batch's loss.
+        batch : tuple of torch.Tensor
+            Tensors whose first axis holds the rows.
+        threads : int
+            Torch threads of the fit, shared among the parts (one at least each).
+
+        Returns
+        -------
+        torch.Tensor
+            The batch's loss: the parts' losses, weighted, in float32.
+        """
+        ranges = part_generators(batch[0].shape[0])
+        parts, start = [], 0
+        for rows, _ in ranges:
+            parts.append(tuple(t[start : start + rows] for t in batch))
+            start += rows
+        weights = [float(weight_of(part)) for part in parts]
+        total = sum(weights)
+        shares = [
+            w / total if total > 0 else len(p[0]) / start
+            for w, p in zip(weights, parts, strict=True)
+        ]
+
+        def run(index: int) -> torch.Tensor:
+            with row_generators([ranges[index]]), self.autocast():
+                loss = loss_of(parts[index])
+            (loss * shares[index]).backward()
+            return loss.detach()
+
+        self._threads = threads
+        if len(parts) == 1:
+            losses = [run(0)]
+        else:
+            each = max(threads // len(parts), 1)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    PARTS,
+                    thread_name_prefix="tsfilm-train",
+                    initializer=_start_worker,
+                    initargs=(flushes_denormals(),),
+                )
+            losses = list(self._pool.map(lambda i: _on_threads(each, run, i), range(len(parts))))
+        return sum(share * loss.float() for share, loss in zip(shares, losses, strict=True))
+
+    def close(self) -> None:
+        """Stop the worker threads (after the parts they are running)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            # The workers set torch's default for new threads: give the fit's back.
+            torch.set_num_threads(self._threads)
+
+
+def _start_worker(flush: bool) -> None:
+    # A new thread has its own floating-point flags.
+    if flush:
+        torch.set_flush_denormal(True)
+
+
+def _on_threads(n: int, fn: Callable[[int], torch.Tensor], index: int) -> torch.Tensor:
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return fn(index)
