@@ -279,6 +279,16 @@ def _speech_like(n: int, rate: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- 3-4. training
+_HALVES: list = []
+
+
+def _halves(factory: Callable) -> object:
+    """One SplitSteps (two worker threads) for every step of this process."""
+    if not _HALVES:
+        _HALVES.append(factory(contextlib.nullcontext))
+    return _HALVES[0]
+
+
 def _unet_step(
     size: str, tfilm: bool, args: Namespace, bf16: bool = False, algorithm: str = "auto"
 ) -> tuple[torch.nn.Module, Callable[..., None], tuple]:
@@ -305,7 +315,7 @@ def _unet_step(
     x = torch.randn(args.batch_size, 1, args.patch_length, generator=generator)
     y = x + 0.1 * torch.randn(x.shape, generator=generator)
 
-    halves = SplitSteps(contextlib.nullcontext)
+    halves = _halves(SplitSteps)
 
     def step(bf16: bool = bf16, split: bool | None = None) -> None:
         optimizer.zero_grad(set_to_none=True)

@@ -288,6 +288,11 @@ class DNNSuperResolver(SuperResolverMixin, TorchEstimator):
         x, y = batch
         return torch.sqrt(torch.mean((module(x).float() - y) ** 2, dim=1) + 1e-6).mean()
 
+    def splits_batches(self) -> bool:
+        """True for this loss, a mean over patches (rows): training on the CPU may run a
+        batch in halves on two threads."""
+        return type(self).compute_loss is DNNSuperResolver.compute_loss
+
     # ------------------------------------------------------------------ predict
     def predict_signals(self, low: Signals) -> list[np.ndarray]:
         """The network on overlapping windows of the spline, cross-faded."""

@@ -17,7 +17,7 @@ from tsfilm import (
     TFiLMSuperResolver,
     TFiLMTextClassifier,
 )
-from tsfilm.estimators import _threads
+from tsfilm.estimators import UNetSuperResolver, _threads
 from tsfilm.estimators._split import (
     SplitSteps,
     concurrency_safe,
@@ -80,8 +80,8 @@ def _high(rng, n: int = 6) -> np.ndarray:
 
 
 def _fit_resolver(tiny_resolver, high: np.ndarray, **params) -> TFiLMSuperResolver:
-    params = {"precision": "float32", **params}
-    return tiny_resolver(max_epochs=2, validation_fraction=0, **params).fit(high[:, ::2], high)
+    est = tiny_resolver(max_epochs=2, validation_fraction=0, precision="float32")
+    return est.set_params(**params).fit(high[:, ::2], high)
 
 
 def test_halves_run_at_once_on_two_threads_of_one_torch_thread(
@@ -95,6 +95,25 @@ def test_halves_run_at_once_on_two_threads_of_one_torch_thread(
     assert all(c["torch_threads"] == 1 and not c["autocast"] for c in network_calls)
     assert not _train_threads()
     assert torch.get_num_threads() == before
+
+
+def test_one_row_batches_run_on_a_worker_alike(tiny_resolver, rng, two_cores, monkeypatch):
+    high = _high(rng)
+    two = _weights(_fit_resolver(tiny_resolver, high, n_threads=2, batch_size=1))
+    _busy(monkeypatch, 1.0)
+    auto = _weights(_fit_resolver(tiny_resolver, high, n_threads="auto", batch_size=1))
+    for got, expected in zip(auto, two, strict=True):
+        assert torch.equal(got, expected)
+
+
+def test_a_subclass_with_its_own_loss_trains_whole_batches(tiny_resolver, two_cores):
+    class Weighted(TFiLMSuperResolver):
+        def compute_loss(self, module, batch):
+            return 2 * super().compute_loss(module, batch)
+
+    assert tiny_resolver().splits_batches()
+    assert not Weighted().splits_batches()
+    assert not tiny_resolver(stft_weight=0.5).splits_batches()
 
 
 @pytest.mark.parametrize("n_threads", ["auto", None])
@@ -149,10 +168,10 @@ def test_an_error_in_a_half_reaches_fit_and_stops_the_workers(
     tiny_resolver, rng, two_cores, monkeypatch
 ):
     def broken(self, module, batch):
-        raise ArithmeticError("broken loss")
+        raise ArithmeticError(f"broken loss in {threading.current_thread().name}")
 
-    monkeypatch.setattr(TFiLMSuperResolver, "compute_loss", broken)
-    with pytest.raises(ArithmeticError, match="broken loss"):
+    monkeypatch.setattr(UNetSuperResolver, "compute_loss", broken)
+    with pytest.raises(ArithmeticError, match="broken loss in tsfilm-train"):
         _fit_resolver(tiny_resolver, _high(rng), n_threads=2)
     assert not _train_threads()
 
@@ -160,9 +179,10 @@ def test_an_error_in_a_half_reaches_fit_and_stops_the_workers(
 def test_a_diverging_loss_is_caught_before_the_step(tiny_resolver, rng, two_cores, monkeypatch):
     from tsfilm.estimators import TrainingDivergedError
 
-    original = TFiLMSuperResolver.compute_loss
+    # Patched on the base, so that the estimator still runs halves (its loss is the base's).
+    original = UNetSuperResolver.compute_loss
     monkeypatch.setattr(
-        TFiLMSuperResolver,
+        UNetSuperResolver,
         "compute_loss",
         lambda self, module, batch: original(self, module, batch) * float("nan"),
     )
@@ -178,6 +198,7 @@ def test_other_estimators_train_the_same_bits_on_any_threads(
     if estimator == "imputer":
         values = rng.normal(size=(3, 300)).astype(np.float32)
         params = {**TFiLMImputer.get_test_params()[0], "batch_size": 3, "max_epochs": 2}
+        params["dropout"] = 0.3
 
         def fit(n_threads):
             return TFiLMImputer(**params, n_threads=n_threads).fit(values)
@@ -186,7 +207,7 @@ def test_other_estimators_train_the_same_bits_on_any_threads(
         words = ["good", "bad", "fine", "awful", "great", "dull"]
         texts = [" ".join(rng.choice(words, size=12)) for _ in range(16)]
         labels = np.arange(16) % 2
-        params = {**TFiLMTextClassifier.get_test_params()[0], "max_epochs": 2}
+        params = {**TFiLMTextClassifier.get_test_params()[0], "max_epochs": 2, "dropout": 0.3}
 
         def fit(n_threads):
             return TFiLMTextClassifier(**params, n_threads=n_threads).fit(texts, labels)
@@ -195,6 +216,7 @@ def test_other_estimators_train_the_same_bits_on_any_threads(
         X = rng.normal(size=(12, 2, 40)).astype(np.float32)
         y = np.arange(12) % 3
         params = {**TFiLMSequenceClassifier.get_test_params()[0], "max_epochs": 2}
+        params.update(dropout=0.3, batch_size=4)
 
         def fit(n_threads):
             return TFiLMSequenceClassifier(**params, n_threads=n_threads).fit(X, y)
@@ -210,7 +232,9 @@ def test_other_estimators_train_the_same_bits_on_any_threads(
     two = _weights(fit(2))
     assert split_steps
     _busy(monkeypatch, 1.0)
-    auto = _weights(fit("auto"))
+    auto_fit = fit("auto")
+    assert {e["threads"] for e in auto_fit.history_} == {1}
+    auto = _weights(auto_fit)
     one = _weights(fit(1))
     for a, b, c in zip(two, auto, one, strict=True):
         assert torch.equal(a, b)
@@ -264,9 +288,11 @@ def test_dropout_masks_are_the_same_whole_or_in_parts():
     with row_generators([second]):
         bottom = drop(ones[3:])
     assert torch.equal(whole, torch.cat([top, bottom]))
-    # Another number of rows than the ranges cover: torch's global generator.
+    # Another number of rows than the ranges cover: the first generator, whole.
     with row_generators(generators()):
-        assert drop(torch.ones(4, 2)).shape == (4, 2)
+        other = drop(torch.ones(4, 2))
+    expected = (torch.rand(4, 2, generator=torch.Generator().manual_seed(3)) >= 0.5) * 2.0
+    assert torch.equal(other, expected)
 
 
 def test_which_networks_split_and_run_at_once():
@@ -283,6 +309,16 @@ def test_which_networks_split_and_run_at_once():
             return x + torch.randn_like(x)
 
     assert not concurrency_safe(nn.Sequential(Foreign()))
+    Foreign.__module__ = "tsfilm_elsewhere.layers"  # a plugin package that only looks alike
+    assert not concurrency_safe(nn.Sequential(Foreign()))
+    assert not concurrency_safe(nn.Sequential(nn.Linear(2, 2), nn.RReLU()))
+    assert not concurrency_safe(nn.MultiheadAttention(4, 2, dropout=0.1))
+    assert not concurrency_safe(nn.Embedding(5, 2, max_norm=1.0))
+    hooked = nn.Linear(2, 2)
+    hooked.register_forward_pre_hook(lambda module, args: None)
+    assert not concurrency_safe(hooked)
+    normed = torch.nn.utils.parametrizations.weight_norm(nn.Linear(2, 2))
+    assert not concurrency_safe(normed)
 
 
 def test_ctrl_c_in_a_half_keeps_the_best_weights_and_stops_the_workers(
@@ -290,16 +326,22 @@ def test_ctrl_c_in_a_half_keeps_the_best_weights_and_stops_the_workers(
 ):
     from tsfilm.estimators import TrainingInterruptedWarning
 
-    original = TFiLMSuperResolver.compute_loss
+    original = UNetSuperResolver.compute_loss
     calls: list[int] = []
+    high = _high(rng, 12)
 
-    def interrupted(self, module, batch):
+    def counted(self, module, batch):
         calls.append(1)
-        if len(calls) > 30:  # in the second epoch
+        if len(calls) > first_epoch:  # the first half of the second epoch
             raise KeyboardInterrupt
         return original(self, module, batch)
 
-    monkeypatch.setattr(TFiLMSuperResolver, "compute_loss", interrupted)
+    first_epoch = float("inf")
+    monkeypatch.setattr(UNetSuperResolver, "compute_loss", counted)
+    tiny_resolver(max_epochs=1, validation_fraction=0, n_threads=2, precision="float32").fit(
+        high[:, ::2], high
+    )
+    first_epoch, calls[:] = len(calls), []
     with pytest.warns(TrainingInterruptedWarning, match="keeping the weights of epoch 1"):
-        est = _fit_resolver(tiny_resolver, _high(rng, 12), n_threads=2)
+        est = _fit_resolver(tiny_resolver, high, n_threads=2)
     assert est.n_epochs_ == 1 and not _train_threads()

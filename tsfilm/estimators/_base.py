@@ -109,12 +109,13 @@ ENGINE_PARAMS_DOC = """\
         them, once it measures other processes keeping cores busy (so that two fixed
         threads do not run slower than one). Training on the CPU with more than one
         thread possible (not 1) runs every batch in two halves at once, one per thread,
-        the threads shared among them, whatever the load: the same gradient, and on two
-        cores the same weights, bit for bit, whether "auto" picks one thread or two.
+        the threads shared among them and two at least (also when "auto" records one):
+        the batch's gradient up to float rounding, and on two cores the same weights,
+        bit for bit, whether "auto" picks one thread or two.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and batch sampling. Torch's global random
-        state is left as it was; the same integer gives the same model on the CPU (for
-        ``n_threads=1`` the same up to float rounding as for other settings).
+        state is left as it was; the same integer and settings give the same model on
+        the CPU.
     verbose : int, default=0
         0 is silent; 1 shows a progress bar with epoch, losses and speed.
     warm_start : bool, default=False

@@ -19,12 +19,13 @@ seeded from torch's generator at every step, so the masks, and the weights train
 not depend on the threads: a step on one thread draws the same masks for the same rows.
 
 Used for every step on the CPU where the threads could be more than one (``n_threads``
-other than 1), outside data-parallel training, when the estimator's loss can be
-weighted this way and the network has no batch statistics (batch normalisation). The
-halves run at once when the network's randomness is all in tsfilm's :class:`Dropout
-<tsfilm.nn.dropout.Dropout>` (networks built from ``torch.nn`` and tsfilm modules, no
-``torch.nn`` dropout, no dropout inside an RNN); otherwise one after the other, on the
-threads, which keeps torch's global random draws in order.
+other than 1), outside data-parallel training, when the estimator declares its loss a
+weighted mean of its parts' (:meth:`TorchEstimator.splits_batches
+<tsfilm.estimators.TorchEstimator.splits_batches>`), the network has no batch statistics
+(batch normalisation) and two threads may run it at once (:func:`concurrency_safe`: its
+randomness all in tsfilm's :class:`Dropout <tsfilm.nn.dropout.Dropout>`, no state
+changed by a forward pass). Otherwise the batch runs whole, the threads inside each
+operation, as before.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ PARTS = 2
 
 _RANDOM_MODULES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 _RANDOM_MODULES += (nn.FeatureAlphaDropout,)
+#: Packages whose network classes are known to draw only through tsfilm's Dropout.
+_KNOWN_PACKAGES = ("torch.nn", "tsfilm", "tsfilm_baselines")
 
 
 def splittable(module: nn.Module) -> bool:
@@ -60,10 +63,17 @@ def splittable(module: nn.Module) -> bool:
     return not any(isinstance(m, nn.modules.batchnorm._NormBase) for m in module.modules())
 
 
+def _known(cls: type) -> bool:
+    owner = cls.__module__
+    return any(owner == name or owner.startswith(name + ".") for name in _KNOWN_PACKAGES)
+
+
 def concurrency_safe(module: nn.Module) -> bool:
-    """Whether two parts can run ``module`` at once with the same random draws as one after
-    the other: its layers are ``torch.nn``'s or tsfilm's, and any randomness is in tsfilm's
-    :class:`~tsfilm.nn.dropout.Dropout`, which draws from the part's own generators.
+    """Whether two threads can run ``module`` at once with the same results as one after
+    the other: its layers are ``torch.nn``'s, tsfilm's or its baselines', any randomness
+    is in tsfilm's :class:`~tsfilm.nn.dropout.Dropout` (which draws from the part's own
+    generators), and no forward pass changes the module (no hooks, parametrizations or
+    in-place renormalised embeddings).
 
     Examples
     --------
@@ -71,13 +81,18 @@ def concurrency_safe(module: nn.Module) -> bool:
     >>> concurrency_safe(DenseDNN(8, 8, [4], dropout=0.5)), concurrency_safe(nn.Dropout())
     (True, False)
     """
+    from torch.nn.utils import parametrize
+
     for m in module.modules():
-        owner = type(m).__module__
-        if not (owner.startswith(("torch.nn.", "tsfilm")) or owner == "torch.nn"):
+        if not _known(type(m)):
+            return False
+        if m._forward_hooks or m._forward_pre_hooks or parametrize.is_parametrized(m):
             return False
         if isinstance(m, _RANDOM_MODULES) and not isinstance(m, Dropout) and m.p > 0:
             return False
-        if isinstance(m, nn.RNNBase) and m.dropout > 0:
+        if isinstance(m, nn.RNNBase | nn.MultiheadAttention) and m.dropout > 0:
+            return False
+        if isinstance(m, nn.RReLU) or (isinstance(m, nn.Embedding) and m.max_norm is not None):
             return False
     return True
 
@@ -142,7 +157,8 @@ class SplitSteps:
         batch : tuple of torch.Tensor
             Tensors whose first axis holds the rows.
         threads : int
-            Torch threads of the fit, shared among the parts (one at least each).
+            Torch threads of the fit, shared among the parts (one at least each: two
+            threads run when the fit has one).
 
         Returns
         -------
@@ -167,19 +183,20 @@ class SplitSteps:
             (loss * shares[index]).backward()
             return loss.detach()
 
+        # The threads shared among the parts, one at least each, the odd one to the last;
+        # a lone part (a batch of one row) runs on a worker too, with the same threads as
+        # a part of a larger batch, so that its result does not depend on the fit's count.
+        counts = [max((threads + i) // PARTS, 1) for i in range(PARTS)]
         self._threads = threads
-        if len(parts) == 1:
-            losses = [run(0)]
-        else:
-            each = max(threads // len(parts), 1)
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    PARTS,
-                    thread_name_prefix="tsfilm-train",
-                    initializer=_start_worker,
-                    initargs=(flushes_denormals(),),
-                )
-            losses = list(self._pool.map(lambda i: _on_threads(each, run, i), range(len(parts))))
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                PARTS,
+                thread_name_prefix="tsfilm-train",
+                initializer=_start_worker,
+                initargs=(flushes_denormals(),),
+            )
+        futures = [self._pool.submit(_on_threads, counts[i], run, i) for i in range(len(parts))]
+        losses = [future.result() for future in futures]
         return sum(share * loss.float() for share, loss in zip(shares, losses, strict=True))
 
     def close(self) -> None:

@@ -216,8 +216,9 @@ class BaseSequenceClassifier(ClassifierMixin, TorchEstimator):
         return torch.nn.functional.cross_entropy(logits.float(), codes)
 
     def splits_batches(self) -> bool:
-        """True: the cross-entropy is a mean over rows."""
-        return True
+        """True for this class's loss, the cross-entropy averaged over rows; False for a
+        subclass with a loss of its own (it says so itself)."""
+        return type(self).compute_loss is BaseSequenceClassifier.compute_loss
 
     # ------------------------------------------------------------------ predict
     def _outputs(self, X: Any, method: str) -> np.ndarray:

@@ -652,8 +652,9 @@ class TorchImputer(BaseSeriesImputer, TorchEstimator):
         return error.sum() / hidden.sum().clamp(min=1.0)
 
     def splits_batches(self) -> bool:
-        """True: the loss is a mean over the hidden entries (:meth:`loss_weight`)."""
-        return True
+        """True for this class's loss, a mean over the hidden entries (:meth:`loss_weight`);
+        False for a subclass with a loss of its own (it says so itself)."""
+        return type(self).compute_loss is TorchImputer.compute_loss
 
     def loss_weight(self, batch: tuple) -> float:
         """The hidden entries of the part, over which its loss averages."""

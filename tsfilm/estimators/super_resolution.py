@@ -607,8 +607,10 @@ class UNetSuperResolver(SuperResolverMixin, TorchEstimator):
         return loss
 
     def splits_batches(self) -> bool:
-        """True without the STFT loss, whose norms span the whole batch."""
-        return not float(getattr(self, "stft_weight", 0.0))
+        """True for this class's loss without the STFT term, whose norms span the whole
+        batch; False for a subclass with a loss of its own (it says so itself)."""
+        own = type(self).compute_loss is UNetSuperResolver.compute_loss
+        return own and not float(getattr(self, "stft_weight", 0.0))
 
     # ------------------------------------------------------------------ predict
     def predict_signals(self, low: Signals) -> list[np.ndarray]:

@@ -40,8 +40,8 @@ def row_generators(ranges: Sequence[tuple[int, torch.Generator]]) -> Iterator[No
     ----------
     ranges : sequence of (int, torch.Generator)
         Consecutive ranges of rows: their number of rows and their generator. A mask
-        whose first axis has another length than their sum, or off the CPU, is drawn
-        from torch's global generator as usual.
+        whose first axis has another length than their sum is drawn whole from the first
+        generator; off the CPU, from torch's global generator as usual.
 
     Examples
     --------
@@ -80,13 +80,12 @@ class _Dropout(torch.autograd.Function):
 def _mask(x: torch.Tensor, p: float) -> torch.Tensor:
     """``1 / (1 - p)`` where a uniform draw is at least ``p``, else 0, in ``x``'s dtype."""
     ranges = _ROW_GENERATORS.get()
-    if (
-        ranges is None
-        or x.device.type != "cpu"
-        or x.dim() == 0
-        or sum(rows for rows, _ in ranges) != x.shape[0]
-    ):
+    if not ranges or x.device.type != "cpu":
         draws = torch.rand(x.shape, device=x.device)
+    elif x.dim() == 0 or sum(rows for rows, _ in ranges) != x.shape[0]:
+        # Not batch-first: the whole mask from the first generator, still independent of
+        # the other threads' draws.
+        draws = torch.rand(x.shape, generator=ranges[0][1])
     else:
         draws = torch.empty(x.shape)
         start = 0
