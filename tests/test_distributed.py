@@ -36,6 +36,8 @@ from tsfilm import TFiLMSuperResolver
 from tsfilm.estimators._distributed import (
     TIMEOUT_ENV,
     DistributedTrainingError,
+    _DataParallel,
+    _Share,
     _timeout,
     distributed_context,
     is_main_process,
@@ -280,6 +282,20 @@ def test_shares_of_a_batch_cover_it_once_and_differ_by_at_most_one(rows, world_s
     assert all(a[1] == b[0] for a, b in itertools.pairwise(shares))
     sizes = [stop - start for start, stop in shares]
     assert max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_gradient_shares_follow_the_loss_weight(rank):
+    # Without a process group: the first batch of the shard only (the end synchronises).
+    dp = object.__new__(_DataParallel)
+    dp.rank, dp.world_size, dp._share, dp._rows = rank, 2, _Share(None), 0
+    hidden = torch.tensor([[1.0, 1, 1], [1, 1, 0], [1, 0, 0], [0, 0, 0]])
+    batch = (torch.zeros(4, 3), torch.zeros(4, 3), hidden)  # an imputer's layout
+    own = next(dp.shard(iter([batch]), lambda part: float(part[2].sum())))
+    assert torch.equal(own[2], hidden[2 * rank : 2 * rank + 2])
+    assert dp._share.weight == [5 / 6, 1 / 6][rank]  # its hidden entries over the batch's
+    next(dp.shard(iter([batch])))
+    assert dp._share.weight == 0.5  # rows, without a weight
 
 
 def test_distributed_error_is_a_runtime_error():

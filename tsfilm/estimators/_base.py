@@ -615,7 +615,10 @@ class TorchEstimator(BaseEstimator):
                 start = time.perf_counter()
                 module.train()
                 total, count = 0.0, 0
-                batches = dist.shard(self.train_batches(train_data, generator))
+                batches = dist.shard(
+                    self.train_batches(train_data, generator),
+                    self.loss_weight if self.splits_batches() else None,
+                )
                 for step, batch in enumerate(batches):
                     batch = tuple(t.to(device, non_blocking=True) for t in batch)
                     optimizer.zero_grad(set_to_none=True)

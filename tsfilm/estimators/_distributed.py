@@ -55,7 +55,7 @@ import contextlib
 import contextvars
 import datetime
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -230,7 +230,9 @@ class _Local:
     def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
         return module
 
-    def shard(self, batches: Iterable[tuple]) -> Iterable[tuple]:
+    def shard(
+        self, batches: Iterable[tuple], weight_of: Callable[[tuple], float] | None = None
+    ) -> Iterable[tuple]:
         return batches
 
     def guard(self) -> contextlib.AbstractContextManager:
@@ -256,7 +258,8 @@ class _Share:
 
 
 def _weighted_allreduce(state, bucket):  # DDP refuses other annotations than its own
-    """DDP communication hook: sum the gradients weighted by each process's share of rows."""
+    """DDP communication hook: sum the gradients weighted by each process's share of the
+    batch's loss (rows, or the estimator's :meth:`loss_weight`)."""
     tensor = bucket.buffer()
     tensor.mul_(state.weight)
     work = tdist.all_reduce(tensor, group=state.group, async_op=True)
@@ -303,8 +306,15 @@ class _DataParallel:
                 torch.cuda.manual_seed(seed)
         return wrapped
 
-    def shard(self, batches: Iterable[tuple]) -> Iterator[tuple]:
-        """This process's rows of every batch; all processes must draw the same batches."""
+    def shard(
+        self, batches: Iterable[tuple], weight_of: Callable[[tuple], float] | None = None
+    ) -> Iterator[tuple]:
+        """This process's rows of every batch; all processes must draw the same batches.
+
+        The gradients are summed weighted by each process's share of the batch's loss:
+        ``weight_of`` of its rows over ``weight_of`` of the batch when given (a loss that
+        is a weighted mean of its parts', :meth:`TorchEstimator.loss_weight`), its share
+        of the rows otherwise."""
         iterator = iter(batches)
         while True:
             try:
@@ -320,8 +330,13 @@ class _DataParallel:
                 continue  # every process skips it: they all drew the same rows
             start, stop = share_of_rows(rows, self.rank, self.world_size)
             self._rows = rows
-            self._share.weight = (stop - start) / rows
-            yield tuple(t[start:stop] for t in batch)
+            own = tuple(t[start:stop] for t in batch)
+            total = float(weight_of(batch)) if weight_of is not None else 0.0
+            if total > 0:
+                self._share.weight = float(weight_of(own)) / total
+            else:
+                self._share.weight = (stop - start) / rows
+            yield own
 
     @contextlib.contextmanager
     def guard(self) -> Iterator[None]:
