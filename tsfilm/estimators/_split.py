@@ -2,8 +2,8 @@
 
 With several threads inside every operation of a training step, the threads wait for
 each other at the end of each parallel region; when another process keeps a core busy,
-each wait can last a time slice of the scheduler, and a step on two threads took two to
-three times as long as on one (``benchmarks/speed.py``, "Training step"). Two halves of
+each wait can last a time slice of the scheduler, and a step on two threads took 1.4 to
+2.5 times as long as on one (``benchmarks/speed.py``, "Training step"). Two halves of
 the batch, each forward and backward on its own thread with its share of torch's
 threads, never wait for each other: beside a busy process the small U-Net's step on two
 threads took half the time it took with the threads inside each operation, and on idle
@@ -42,7 +42,8 @@ from tsfilm.nn.dropout import Dropout, row_generators
 
 __all__ = ["PARTS", "SplitSteps", "concurrency_safe", "part_generators", "splittable"]
 
-#: Parts of a training batch; two threads each, at most, gain from running at once here.
+#: Parts of a training batch, as measured on two cores. With two, the sum of their
+#: gradients in a parameter does not depend on which part finishes first.
 PARTS = 2
 
 _RANDOM_MODULES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
