@@ -279,14 +279,12 @@ def _speech_like(n: int, rate: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- 3-4. training
-_HALVES: list = []
-
-
-def _halves(factory: Callable) -> object:
+@functools.cache
+def _halves() -> object:
     """One SplitSteps (two worker threads) for every step of this process."""
-    if not _HALVES:
-        _HALVES.append(factory(contextlib.nullcontext))
-    return _HALVES[0]
+    from tsfilm.estimators._split import SplitSteps
+
+    return SplitSteps(contextlib.nullcontext)
 
 
 def _unet_step(
@@ -300,7 +298,7 @@ def _unet_step(
     from tsfilm import TFiLMSuperResolver
     from tsfilm.cli import SIZES
     from tsfilm.estimators._base import make_adam
-    from tsfilm.estimators._split import SplitSteps, part_generators
+    from tsfilm.estimators._split import part_generators
     from tsfilm.nn import Conv1d
     from tsfilm.nn.dropout import row_generators
 
@@ -315,7 +313,7 @@ def _unet_step(
     x = torch.randn(args.batch_size, 1, args.patch_length, generator=generator)
     y = x + 0.1 * torch.randn(x.shape, generator=generator)
 
-    halves = _halves(SplitSteps)
+    halves = _halves()
 
     def step(bf16: bool = bf16, split: bool | None = None) -> None:
         optimizer.zero_grad(set_to_none=True)

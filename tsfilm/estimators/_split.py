@@ -37,7 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 from torch import nn
 
-from tsfilm.estimators._threads import flushes_denormals
+from tsfilm.estimators._distributed import share_of_rows
+from tsfilm.estimators._threads import flushes_denormals, start_worker
 from tsfilm.nn.dropout import Dropout, row_generators
 
 __all__ = ["PARTS", "SplitSteps", "concurrency_safe", "part_generators", "splittable"]
@@ -107,8 +108,8 @@ def part_generators(rows: int) -> list[tuple[int, torch.Generator]]:
     >>> [rows for rows, _ in part_generators(5)], [rows for rows, _ in part_generators(1)]
     ([3, 2], [1])
     """
-    half = -(-rows // PARTS)
-    sizes = [min(half, rows - start) for start in range(0, rows, half)]
+    shares = (share_of_rows(rows, part, PARTS) for part in range(PARTS))
+    sizes = [stop - start for start, stop in shares if stop > start]
     seeds = torch.randint(0, 2**62, (len(sizes),)).tolist()
     return [(size, torch.Generator().manual_seed(s)) for size, s in zip(sizes, seeds, strict=True)]
 
@@ -193,8 +194,8 @@ class SplitSteps:
             self._pool = ThreadPoolExecutor(
                 PARTS,
                 thread_name_prefix="tsfilm-train",
-                initializer=_start_worker,
-                initargs=(flushes_denormals(),),
+                initializer=start_worker,
+                initargs=(1, flushes_denormals()),
             )
         futures = [self._pool.submit(_on_threads, counts[i], run, i) for i in range(len(parts))]
         losses = [future.result() for future in futures]
@@ -207,12 +208,6 @@ class SplitSteps:
             self._pool = None
             # The workers set torch's default for new threads: give the fit's back.
             torch.set_num_threads(self._threads)
-
-
-def _start_worker(flush: bool) -> None:
-    # A new thread has its own floating-point flags.
-    if flush:
-        torch.set_flush_denormal(True)
 
 
 def _on_threads(n: int, fn: Callable[[int], torch.Tensor], index: int) -> torch.Tensor:

@@ -285,6 +285,14 @@ def flushes_denormals() -> bool:
     return torch.full((1,), 1e-39, dtype=torch.float32).item() == 0.0
 
 
+def start_worker(threads: int, flush: bool) -> None:
+    """Set up a new worker thread, which has its own OpenMP team size and floating-point
+    flags: ``threads`` torch threads, subnormal floats flushed when ``flush``."""
+    torch.set_num_threads(threads)
+    if flush:
+        torch.set_flush_denormal(True)
+
+
 #: Most batches a prediction runs at once (each holds its activations in memory).
 MAX_CONCURRENT_BATCHES = 2
 
@@ -357,12 +365,6 @@ class BatchWorkers:
             yield from forward(batch)
             self._measure()
 
-    def _start_worker(self, flush: bool) -> None:
-        # A new thread has its own OpenMP team size and floating-point flags.
-        torch.set_num_threads(self.threads_each)
-        if flush:
-            torch.set_flush_denormal(True)
-
     def _run(self, forward: Callable[[list], Any], batch: list) -> Any:
         with torch.inference_mode(), self.autocast():  # grad mode and autocast are per thread
             return forward(batch)
@@ -378,8 +380,8 @@ class BatchWorkers:
             self._pool = ThreadPoolExecutor(
                 self.concurrent,
                 thread_name_prefix="tsfilm-predict",
-                initializer=self._start_worker,
-                initargs=(flushes_denormals(),),
+                initializer=start_worker,
+                initargs=(self.threads_each, flushes_denormals()),
             )
         futures = deque(self._pool.submit(self._run, forward, b) for b in pending)
         while futures:
