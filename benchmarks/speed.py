@@ -51,6 +51,16 @@ the same conditions (a shared machine changes its load from minute to minute):
    million parameters and leaves the networks small, and with 100 tokens (characters,
    500 documents), where the networks hold nearly all of them. The paper does not say
    which its "1M parameters" were.
+9. **Floors**: what TFiLM costs beyond the convolutions, on one thread without a competing
+   process. For each U-Net size: the Conv and TFiLM steps, the TFiLM layers alone (forward
+   and backward on the inputs they get in the step, whole batch), their RNNs and
+   projections alone (on the pooled blocks), and one element-wise pass over the layers'
+   activations (the least a fused pool and modulation would read and write), each
+   against the Conv step: TFiLM/Conv <= 1.10 needs the layers within 10 % of it. For text
+   (the word vocabulary): training steps of the three networks and of the TFiLM network
+   whose convolutions cost nothing (each replaced by a crop of its padding, channels
+   padded with zeros): a floor for TFiLM/SmallCNN and TFiLM/LSTM that no faster
+   convolution can go below.
 
 Compared variants are measured alternately (A B A B ...) after a warm-up, so that a
 change of load hits both; a time is the best of ``--repeats``, and the tables give the
@@ -796,13 +806,13 @@ def _sized(name: str, target: int, tokens: list[str], common: dict) -> tuple[obj
     return make_model(registered, **common, **{width: best}), f"{width}={best}", count(best)
 
 
-def text_epochs(args: Namespace, records: Records, vocabulary: int, documents: int) -> list[list]:
-    """Seconds per epoch of the three text networks at about matched parameter counts."""
-    from sklearn.base import clone
-
+def _text_models(
+    args: Namespace, texts: list[str], vocabulary: int
+) -> tuple[list[str], dict[str, tuple[object, str, int]]]:
+    """The tokens of ``texts`` and the three text estimators, each sized to about
+    ``--text-params`` parameters: name -> (estimator, width, parameters)."""
     from tsfilm.preprocessing import TextTokenizer
 
-    texts, labels = _random_texts(args, vocabulary, documents)
     common = {
         "max_vocabulary": vocabulary,
         "max_length": args.text_length,
@@ -819,6 +829,15 @@ def text_epochs(args: Namespace, records: Records, vocabulary: int, documents: i
         TextTokenizer(max_vocabulary=vocabulary, max_length=args.text_length).fit(texts).tokens_
     )
     models = {name: _sized(name, int(args.text_params), tokens, common) for name in TEXT_NETWORKS}
+    return tokens, models
+
+
+def text_epochs(args: Namespace, records: Records, vocabulary: int, documents: int) -> list[list]:
+    """Seconds per epoch of the three text networks at about matched parameter counts."""
+    from sklearn.base import clone
+
+    texts, labels = _random_texts(args, vocabulary, documents)
+    _, models = _text_models(args, texts, vocabulary)
     for name, (_, width, n) in models.items():
         print(f"  text {name}: {width}, {n:,} parameters", flush=True)
 
@@ -845,6 +864,165 @@ def text_epochs(args: Namespace, records: Records, vocabulary: int, documents: i
         records.add("text", "TFiLM / this", ratio, **setting)
         records.add("text", "paper TFiLM / this", paper, **setting)
         rows.append([name, n, width, best[name], ratio, paper])
+    return rows
+
+
+# ---------------------------------------------------------------------- 9. floors
+def _layer_inputs(module: torch.nn.Module, x: torch.Tensor) -> list[tuple[object, tuple]]:
+    """Every TFiLM layer of ``module`` with the shape of its input in a forward pass of x."""
+    from tsfilm.nn import TFiLM
+
+    seen: list[tuple[object, tuple]] = []
+    hooks = [
+        layer.register_forward_pre_hook(lambda m, a: seen.append((m, tuple(a[0].shape))))
+        for layer in module.modules()
+        if isinstance(layer, TFiLM)
+    ]
+    try:
+        with torch.no_grad():
+            module(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return seen
+
+
+def _tfilm_parts(layers: list[tuple[object, tuple]]) -> dict[str, Callable[[], None]]:
+    """Forward and backward of the TFiLM layers alone, of their RNNs and projections
+    alone, and one element-wise pass over their activations."""
+    generator = torch.Generator().manual_seed(0)
+    whole, rnns, passes = [], [], []
+    for layer, shape in layers:
+        x = torch.randn(shape, generator=generator).requires_grad_()
+        grad = torch.randn(shape, generator=generator)
+        n, c, length = shape
+        blocks = -(-length // layer.block_length_for(length))
+        pooled = torch.randn(n, blocks, c, generator=generator).requires_grad_()
+
+        def run_layer(layer=layer, x=x, grad=grad) -> None:
+            layer.zero_grad(set_to_none=True)
+            x.grad = None
+            layer(x).backward(grad)
+
+        def run_rnn(layer=layer, pooled=pooled) -> None:
+            layer.zero_grad(set_to_none=True)
+            pooled.grad = None
+            out, _ = layer.rnn(pooled)
+            if layer.projection is not None:
+                out = layer.projection(out)
+            out.backward(torch.ones_like(out))
+
+        buffer = torch.empty(shape)
+        whole.append(run_layer)
+        rnns.append(run_rnn)
+        passes.append(functools.partial(torch.mul, x.detach(), 2.0, out=buffer))
+
+    def each(calls: list[Callable[[], object]]) -> Callable[[], None]:
+        def run_all() -> None:
+            for call in calls:
+                call()
+
+        return run_all
+
+    return {"TFiLM layers": each(whole), "RNNs": each(rnns), "one pass": each(passes)}
+
+
+def unet_floors(args: Namespace, records: Records) -> list[list]:
+    """The TFiLM layers' own cost against the Conv step, per size (one thread, idle)."""
+    from tsfilm.estimators._threads import thread_policy
+
+    rows = []
+    for size in args.sizes:
+        torch.manual_seed(0)
+        tfilm_module, tfilm_step, (_, x, _) = _unet_step(size, True, args)
+        _, conv_step, _ = _unet_step(size, False, args)
+        layers = _layer_inputs(tfilm_module, x)
+        variants = {"TFiLM step": tfilm_step, "Conv step": conv_step, **_tfilm_parts(layers)}
+        with thread_policy(1):  # one thread, subnormal floats flushed, as in fit
+            times = interleaved(variants, args.repeats)
+        best = {k: min(v) for k, v in times.items()}
+        conv = best["Conv step"]
+        row: list = [size, len(layers), 1e3 * conv, 1e3 * best["TFiLM step"]]
+        row.append(best["TFiLM step"] / conv)
+        for name in ("TFiLM layers", "RNNs", "one pass"):
+            row += [1e3 * best[name], best[name] / conv]
+        for name, value in best.items():
+            records.add("floors", f"{name} (s)", value, "s", size=size, threads=1)
+            records.add("floors", f"{name} / Conv step", value / conv, size=size, threads=1)
+        rows.append(row)
+        print(f"  floors {size}: TFiLM layers / Conv step {row[6]:.3f}", flush=True)
+    return rows
+
+
+class _FreeConv(torch.nn.Module):
+    """A SmallCNN convolution at no cost: drops the "same" padding the network adds
+    before it and pads the channels with zeros up to its ``out_channels`` (or keeps the
+    first ``out_channels``)."""
+
+    def __init__(self, out_channels: int, padding: tuple[int, int]) -> None:
+        super().__init__()
+        self.out_channels = out_channels
+        self.padding = padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        left, right = self.padding
+        x = x[..., left : x.shape[-1] - right]
+        extra = self.out_channels - x.shape[1]
+        return (
+            torch.nn.functional.pad(x, (0, 0, 0, extra)) if extra > 0 else x[:, : self.out_channels]
+        )
+
+
+def text_floors(args: Namespace, records: Records) -> list[list]:
+    """Training steps of the text networks (word vocabulary) and of the TFiLM network
+    without the cost of its convolutions."""
+    import copy
+
+    from tsfilm.estimators._base import make_adam
+    from tsfilm.estimators._threads import thread_policy
+
+    vocabulary, documents = args.text_configs[0]
+    texts, _ = _random_texts(args, vocabulary, documents)  # the text section's networks
+    tokens, models = _text_models(args, texts, vocabulary)
+    modules = {}
+    for name, (est, _, _) in models.items():
+        probe = est.__class__(**est.get_params())
+        probe.tokens_, probe.classes_ = tokens, np.array([0, 1])
+        torch.manual_seed(0)
+        modules[name] = probe.build_module().train()
+    free = copy.deepcopy(modules["tfilm"])
+    body = free.body
+    body.convs = torch.nn.ModuleList(
+        _FreeConv(conv.out_channels, body._same_padding) for conv in body.convs
+    )
+    modules["tfilm, convolutions free"] = free
+    generator = torch.Generator().manual_seed(0)
+    shape = (args.text_batch_size, args.text_length)
+    x = torch.randint(1, len(tokens), shape, generator=generator)
+    y = torch.randint(0, 2, (args.text_batch_size,), generator=generator)
+
+    def step(module: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(module(x), y).backward()
+        optimizer.step()
+
+    variants = {
+        name: functools.partial(step, m, make_adam(m, 1e-3, torch.device("cpu")))
+        for name, m in modules.items()
+    }
+    with thread_policy(args.text_threads):  # subnormal floats flushed, as in fit
+        times = interleaved(variants, 4 * args.repeats)
+    best = {k: min(v) for k, v in times.items()}
+    rows = []
+    for name, seconds in best.items():
+        n = sum(p.numel() for p in modules[name].parameters())
+        ratios = [seconds / best["smallcnn"], seconds / best["lstm"]]
+        setting = {"model": name, "threads": args.text_threads, "vocabulary": vocabulary}
+        records.add("floors", "text step", seconds, "s", **setting)
+        records.add("floors", "text step / smallcnn", ratios[0], **setting)
+        records.add("floors", "text step / lstm", ratios[1], **setting)
+        rows.append([name, n, 1e3 * seconds, *ratios])
+    rows.append(["paper, TFiLM", float("nan"), float("nan"), *PAPER_TEXT_RATIOS.values()])
     return rows
 
 
@@ -897,7 +1075,7 @@ def parse_args(argv: list[str] | None) -> Namespace:
         "--skip",
         nargs="+",
         default=[],
-        choices=["training", "threads", "precision", "inference", "heap", "text"],
+        choices=["training", "threads", "precision", "inference", "heap", "text", "floors"],
         help="sections to leave out",
     )
     parser.add_argument("--out", type=Path, default=None, help="CSV file of every figure")
@@ -1068,6 +1246,28 @@ def run(args: Namespace, records: Records) -> None:
                     f"The token embedding holds about {embedding:,} of each model's parameters "
                     "(vocabulary x --embedding-dim)."
                 )
+
+    if "floors" not in args.skip:
+        with section("Floors (one thread, no competing load)", records):
+            rows = unet_floors(args, records)
+            header = ["size", "TFiLM layers", "Conv step (ms)", "TFiLM step (ms)", "TFiLM/Conv"]
+            header += ["TFiLM layers alone (ms)", "layers / Conv step", "their RNNs (ms)"]
+            header += ["RNNs / Conv step", "one pass (ms)", "pass / Conv step"]
+            table(header, rows)
+            print(
+                "TFiLM layers alone: forward and backward of every TFiLM layer on the input "
+                "it gets in the step; their RNNs: the RNN and projection on the pooled "
+                "blocks; one pass: one element-wise pass over the layers' activations. "
+                "TFiLM/Conv <= 1.10 needs the layers within 10 % of the Conv step."
+            )
+            rows = text_floors(args, records)
+            header = ["model", "parameters", "step (ms)", "this/SmallCNN", "this/LSTM"]
+            table(header, rows)
+            print(
+                "Training steps on one batch of the word vocabulary, best of the repeats; "
+                "'convolutions free': the TFiLM network with each convolution replaced by "
+                "a crop of its padding (channels padded with zeros or cut)."
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,8 @@ ROWS = (
     "| tfilm |",
     "| smallcnn |",
     "| lstm |",
+    "| tfilm, convolutions free |",  # floors
+    "| paper, TFiLM |",
 )
 
 
@@ -60,7 +62,18 @@ def test_quick_run_prints_every_table(tmp_path: Path) -> None:
         records = list(csv.DictReader(handle))
     sections = {r["section"] for r in records}
     expected = {"machine", "ceilings", "training", "threads", "wait policy", "precision"}
-    assert expected | {"inference", "heap", "text"} <= sections
+    assert expected | {"inference", "heap", "text", "floors"} <= sections
     kept = [float(r["value"]) for r in records if r["item"] == "RTF kept/system"]
     assert kept and all(v > 0 for v in kept)
     assert any(r["item"] == "TFiLM/Conv (best)" for r in records)
+    # The floors: every part is timed; one pass over the activations is a small part of
+    # what the layers cost (under 1 % of the Conv step against 10 to 50 % in every run).
+    floors = {
+        (r["item"], r["setting"]): float(r["value"]) for r in records if r["section"] == "floors"
+    }
+    for size in ("tiny", "small"):
+        setting = f"size={size}, threads=1"
+        layers = floors["TFiLM layers (s)", setting]
+        assert 0 < floors["one pass (s)", setting] < layers
+        assert floors["RNNs (s)", setting] > 0
+    assert any(r["item"] == "text step / smallcnn" for r in records)
