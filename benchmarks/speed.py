@@ -69,7 +69,7 @@ ratio of the best times (the training table also the ratio of the medians). The
 show how busy the machine was besides this benchmark. Prints markdown tables and
 writes every figure as CSV (``--out``).
 
-Example (about ten minutes on two shared CPU cores; ``--quick`` takes about one)::
+Example (about fifteen minutes on two shared CPU cores; ``--quick`` takes three or four)::
 
     python benchmarks/speed.py --out speed.csv
 """
