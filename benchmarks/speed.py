@@ -778,12 +778,17 @@ def _random_texts(args: Namespace, vocabulary: int, documents: int) -> tuple[lis
     return texts, rng.integers(0, 2, size=documents)
 
 
-def _count_parameters(estimator, tokens: list[str]) -> int:
-    """Parameters of the network ``estimator`` builds for ``tokens`` and two classes."""
+def _text_module(estimator, tokens: list[str]) -> torch.nn.Module:
+    """The network ``estimator`` builds for ``tokens`` and two classes, without fitting."""
     probe = estimator.__class__(**estimator.get_params())
     probe.tokens_ = tokens
     probe.classes_ = np.array([0, 1])
-    return sum(p.numel() for p in probe.build_module().parameters())
+    return probe.build_module()
+
+
+def _count_parameters(estimator, tokens: list[str]) -> int:
+    """Parameters of the network ``estimator`` builds for ``tokens`` and two classes."""
+    return sum(p.numel() for p in _text_module(estimator, tokens).parameters())
 
 
 def _sized(name: str, target: int, tokens: list[str], common: dict) -> tuple[object, str, int]:
@@ -986,10 +991,8 @@ def text_floors(args: Namespace, records: Records) -> list[list]:
     tokens, models = _text_models(args, texts, vocabulary)
     modules = {}
     for name, (est, _, _) in models.items():
-        probe = est.__class__(**est.get_params())
-        probe.tokens_, probe.classes_ = tokens, np.array([0, 1])
         torch.manual_seed(0)
-        modules[name] = probe.build_module().train()
+        modules[name] = _text_module(est, tokens).train()
     free = copy.deepcopy(modules["tfilm"])
     body = free.body
     body.convs = torch.nn.ModuleList(
